@@ -1,0 +1,149 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/headlight/headlight/internal/bench"
+)
+
+func runBench(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "attention" {
+		fmt.Fprintln(stderr, "usage: headlight bench attention [flags]")
+		return 2
+	}
+	return benchAttention(args[1:], stdout, stderr)
+}
+
+// shape is a "batch x seq" pair from --shapes.
+type shape struct{ batch, seq int }
+
+func parseShapes(s string) ([]shape, error) {
+	var out []shape
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		b, q, ok := strings.Cut(f, "x")
+		bi, err1 := strconv.Atoi(b)
+		qi, err2 := strconv.Atoi(q)
+		if !ok || err1 != nil || err2 != nil || bi < 1 || qi < 1 {
+			return nil, fmt.Errorf("bad shape %q: want BATCHxSEQ, e.g. 1x512", f)
+		}
+		out = append(out, shape{bi, qi})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no shapes given")
+	}
+	return out, nil
+}
+
+// parseBools reads "on", "off" or "both" (also true/false).
+func parseBools(name, s string) ([]bool, error) {
+	switch s {
+	case "both":
+		return []bool{false, true}, nil
+	case "on", "true", "yes":
+		return []bool{true}, nil
+	case "off", "false", "no":
+		return []bool{false}, nil
+	}
+	return nil, fmt.Errorf("--%s %q: want on, off or both", name, s)
+}
+
+func benchAttention(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("headlight bench attention", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	shapes := fs.String("shapes", "1x128,8x128,1x512,1x2048,1x4096", "comma-separated BATCHxSEQ pairs")
+	dModel := fs.Int("d-model", 768, "model width")
+	heads := fs.Int("heads", 12, "attention heads (head dim = d-model/heads)")
+	ops := fs.String("ops", "attention,mha", "what to measure: attention (fused core), mha (block with projections)")
+	causal := fs.String("causal", "both", "causal mask: on, off or both")
+	stats := fs.String("stats", "both", "head statistics: on, off or both")
+	threads := fs.Int("threads", 0, "worker threads (0 = GOMAXPROCS)")
+	minTime := fs.Duration("min-time", time.Second, "measure each case at least this long")
+	minReps := fs.Int("reps", 3, "at least this many timed runs per case (the median is reported)")
+	asJSON := fs.Bool("json", false, "print one JSON object per line instead of a table")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: headlight bench attention [flags]\n\nMeasures the fused attention kernel (op attention) and the whole MHA block (op mha).\nFLOPs: 4·b·h·s²·d for the core (half when causal), plus 8·b·s·d_model² for mha.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	fail := func(err error) int { fmt.Fprintln(stderr, "headlight bench attention:", err); return 2 }
+	shs, err := parseShapes(*shapes)
+	if err != nil {
+		return fail(err)
+	}
+	causals, err := parseBools("causal", *causal)
+	if err != nil {
+		return fail(err)
+	}
+	statss, err := parseBools("stats", *stats)
+	if err != nil {
+		return fail(err)
+	}
+	if *heads < 1 || *dModel < 1 || *dModel%*heads != 0 {
+		return fail(fmt.Errorf("--d-model %d must be a positive multiple of --heads %d", *dModel, *heads))
+	}
+	var cases []bench.Case
+	for _, op := range strings.Split(*ops, ",") {
+		op = strings.TrimSpace(op)
+		if op != "attention" && op != "mha" {
+			return fail(fmt.Errorf("--ops: unknown op %q (want attention, mha)", op))
+		}
+		for _, s := range shs {
+			for _, c := range causals {
+				for _, st := range statss {
+					cases = append(cases, bench.Case{Op: op, Batch: s.batch, Seq: s.seq, DModel: *dModel,
+						Heads: *heads, Causal: c, Stats: st, Threads: *threads})
+				}
+			}
+		}
+	}
+	opt := bench.Options{MinReps: *minReps, MinTime: *minTime}
+	var tw *tabwriter.Writer
+	if !*asJSON {
+		tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "op\tbatch\tseq\td_model\theads\tcausal\tstats\tthreads\tms (median)\tGFLOP/s\truns\t")
+	}
+	enc := json.NewEncoder(stdout)
+	for i, c := range cases {
+		fmt.Fprintf(stderr, "\r[%d/%d] %s b=%d s=%d causal=%v stats=%v …   ", i+1, len(cases), c.Op, c.Batch, c.Seq, c.Causal, c.Stats)
+		r, err := bench.RunAttention(c, opt)
+		if err != nil {
+			fmt.Fprintln(stderr)
+			return fail(err)
+		}
+		if *asJSON {
+			if err := enc.Encode(r); err != nil {
+				return fail(err)
+			}
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%v\t%v\t%d\t%.3f\t%.2f\t%d\t\n", r.Op, r.Batch, r.Seq, r.DModel, r.Heads, onOff(r.Causal), onOff(r.Stats), r.Threads, r.Ms, r.GFLOPS, r.Reps)
+	}
+	fmt.Fprintln(stderr, "\r\033[K")
+	if tw != nil {
+		tw.Flush()
+	}
+	return 0
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}

@@ -1,0 +1,48 @@
+// Command headlight is Headlight's single binary: the attention engine's
+// benchmarks today, the model runtime and `headlight serve` as they land.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+const usage = `headlight — multi-head attention you can see into
+
+Usage:
+  headlight bench attention [flags]   measure the fused attention kernel and the MHA block
+  headlight version                   print the version
+  headlight help [command]            show help
+
+Run "headlight bench attention -h" for the benchmark's flags.
+`
+
+// version is set by -ldflags "-X main.version=…" in release builds.
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "bench":
+		return runBench(args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "headlight", version)
+		return 0
+	case "help", "-h", "--help":
+		if len(args) > 1 {
+			return run(append(args[1:], "-h"), stdout, stderr)
+		}
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "headlight: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}

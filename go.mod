@@ -1,0 +1,3 @@
+module github.com/headlight/headlight
+
+go 1.26

@@ -1,0 +1,340 @@
+package attention
+
+import (
+	"math"
+	"sync"
+
+	"github.com/headlight/headlight/internal/kernels"
+	"github.com/headlight/headlight/internal/tensor"
+)
+
+// Tile sizes of the fused kernel: a work item is tileQ query rows of one
+// (batch, head); keys stream through in blocks of tileK.
+const (
+	tileQ = 32
+	tileK = 64
+)
+
+// Engine runs attention on a worker pool. It is safe for concurrent use.
+type Engine struct {
+	pool    *kernels.Pool
+	scratch sync.Pool // *scratch
+}
+
+// NewEngine returns an engine that runs on pool (nil: on the caller only).
+func NewEngine(pool *kernels.Pool) *Engine { return &Engine{pool: pool} }
+
+// Threads is the number of workers the engine uses.
+func (e *Engine) Threads() int {
+	if e.pool == nil {
+		return 1
+	}
+	return e.pool.Threads()
+}
+
+// scratch is one worker's private memory: O(tile), independent of sequence
+// length.
+type scratch struct {
+	s      []float32 // (tileK) logits of one row against one key tile
+	kt, vt []float32 // (tileK, headDim) widened K and V tiles (half-precision stores)
+	m, l   []float32 // (tileQ) running max and Σexp(s-m) per row
+	t      []float32 // (tileQ) running Σexp(s-m)·(s-m) per row (entropy)
+	lo, hi []int     // (tileQ) allowed key range per row
+	cnt    []int32   // (tileQ) keys attended per row
+	bad    []bool    // (tileQ) row met a NaN/Inf logit
+}
+
+func (e *Engine) getScratch(d int) *scratch {
+	sc, _ := e.scratch.Get().(*scratch)
+	if sc == nil {
+		sc = &scratch{}
+	}
+	sc.s = grow(sc.s, tileK)
+	sc.kt = grow(sc.kt, tileK*d)
+	sc.vt = grow(sc.vt, tileK*d)
+	sc.m = grow(sc.m, tileQ)
+	sc.l = grow(sc.l, tileQ)
+	sc.t = grow(sc.t, tileQ)
+	sc.lo = grow(sc.lo, tileQ)
+	sc.hi = grow(sc.hi, tileQ)
+	sc.cnt = grow(sc.cnt, tileQ)
+	sc.bad = grow(sc.bad, tileQ)
+	return sc
+}
+
+// partial holds one work item's share of the per-head statistics; they are
+// summed in item order after the parallel pass, so results don't depend on
+// the thread count.
+type partial struct {
+	normSq                           float64
+	scoreNaN, scoreInf, outNaN, outInf int64
+}
+
+// Attend computes attention with the fused tiled online-softmax kernel and
+// writes out (batch, seqQ, heads·headDim). k and v are (batch, seqK,
+// kvHeads·headDim) in float32, float16 or bfloat16; arithmetic is float32.
+// When st is non-nil it is filled with per-head statistics in the same pass.
+// out must not overlap q, k or v.
+func (e *Engine) Attend(sh Shape, o *Options, q []float32, k, v tensor.Store, out []float32, st *Stats) error {
+	if out == nil {
+		return shapeErr("out is nil")
+	}
+	p, err := newPlan(sh, o, q, k, v, out)
+	if err != nil {
+		return err
+	}
+	sh = p.sh
+	if st != nil {
+		st.reset(sh)
+	}
+	if sh.SeqQ == 0 {
+		return nil
+	}
+	nQT := (sh.SeqQ + tileQ - 1) / tileQ
+	bh := sh.Batch * sh.Heads
+	items := bh * nQT
+	var parts []partial
+	if st != nil {
+		parts = make([]partial, items)
+	}
+	threads := e.Threads()
+	scr := make([]*scratch, threads)
+	e.pool.Run(items, func(w, t int) {
+		if scr[w] == nil {
+			scr[w] = e.getScratch(sh.HeadDim)
+		}
+		// Heaviest tiles (last queries under a causal mask) first.
+		qt := nQT - 1 - t/bh
+		b, h := (t%bh)/sh.Heads, t%sh.Heads
+		var pt *partial
+		if parts != nil {
+			pt = &parts[t]
+		}
+		p.item(scr[w], q, k, v, out, st, pt, b, h, qt*tileQ, min(qt*tileQ+tileQ, sh.SeqQ))
+	})
+	for _, sc := range scr {
+		if sc != nil {
+			e.scratch.Put(sc)
+		}
+	}
+	if st != nil {
+		for t := range parts {
+			hb := t % bh // = b·heads + h
+			pt := &parts[t]
+			st.ScoreNaN[hb] += pt.scoreNaN
+			st.ScoreInf[hb] += pt.scoreInf
+			st.OutNaN[hb] += pt.outNaN
+			st.OutInf[hb] += pt.outInf
+		}
+		// Sum squares per head in a fixed (query tile) order.
+		for hb := 0; hb < bh; hb++ {
+			var ss float64
+			for qt := 0; qt < nQT; qt++ {
+				ss += parts[(nQT-1-qt)*bh+hb].normSq
+			}
+			st.OutNorm[hb] = float32(math.Sqrt(ss))
+		}
+	}
+	return nil
+}
+
+// kvRows returns where key/value row j of (b, kvh) lives for j in [k0, k1):
+// row j is data[off+j*stride : off+j*stride+headDim]. Half-precision stores
+// are widened into buf.
+func (p *plan) kvRows(s tensor.Store, buf []float32, b, kvh, k0, k1 int) (data []float32, off, stride int) {
+	d := p.sh.HeadDim
+	base := p.kvOff(b, 0, kvh)
+	if f := s.F32(); f != nil {
+		return f, base, p.kvStride
+	}
+	for j := k0; j < k1; j++ {
+		s.Get(base+j*p.kvStride, buf[(j-k0)*d:(j-k0+1)*d])
+	}
+	return buf, -k0 * d, d
+}
+
+// item runs query rows [i0, i1) of batch b, head h.
+func (p *plan) item(sc *scratch, q []float32, k, v tensor.Store, out []float32, st *Stats, pt *partial, b, h, i0, i1 int) {
+	sh := &p.sh
+	d := sh.HeadDim
+	kvh := h / p.group
+	rows := i1 - i0
+	rowOf := func(x []float32, i int) []float32 {
+		off := (b*sh.SeqQ+i)*p.qStride + h*d
+		return x[off : off+d : off+d]
+	}
+	for i := i0; i < i1; i++ {
+		clear(rowOf(out, i))
+	}
+	if !p.o.headOn(h) {
+		return
+	}
+	withStats := st != nil
+	m, l, t := sc.m[:rows], sc.l[:rows], sc.t[:rows]
+	cnt, bad := sc.cnt[:rows], sc.bad[:rows]
+	klo, khi := sh.SeqK, 0
+	for r := 0; r < rows; r++ {
+		m[r], l[r], t[r], cnt[r], bad[r] = negInf, 0, 0, 0, false
+		sc.lo[r], sc.hi[r] = p.keyRange(p.o.QOffset + i0 + r)
+		if sc.lo[r] < sc.hi[r] {
+			klo, khi = min(klo, sc.lo[r]), max(khi, sc.hi[r])
+		}
+	}
+	for k0 := klo; k0 < khi; k0 += tileK {
+		k1 := min(k0+tileK, khi)
+		kd, koff, kst := p.kvRows(k, sc.kt, b, kvh, k0, k1)
+		vd, voff, vst := p.kvRows(v, sc.vt, b, kvh, k0, k1)
+		for r := 0; r < rows; r++ {
+			lo, hi := max(sc.lo[r], k0), min(sc.hi[r], k1)
+			if lo >= hi {
+				continue
+			}
+			i := i0 + r
+			qp := p.o.QOffset + i
+			qrow := rowOf(q, i)
+			s := sc.s[:k1-k0]
+			for j := lo; j < hi; j++ {
+				s[j-k0] = p.scale * kernels.Dot(qrow, kd[koff+j*kst:koff+j*kst+d])
+			}
+			if p.elementwise {
+				p.applyElementwise(s, b, h, i, qp, k0, lo, hi)
+			}
+			// Tile max over allowed keys; NaN never wins a comparison.
+			mt, n := negInf, int32(0)
+			for _, x := range s[lo-k0 : hi-k0] {
+				if x != negInf {
+					n++
+					if x > mt {
+						mt = x
+					}
+				}
+			}
+			if n == 0 {
+				continue
+			}
+			cnt[r] += n
+			if mt == negInf { // every allowed logit is NaN
+				bad[r] = true
+				continue
+			}
+			acc := rowOf(out, i)
+			if mt > m[r] { // new running max: rescale what we have
+				alpha := kernels.Exp(m[r] - mt)
+				if withStats && l[r] > 0 {
+					t[r] = alpha * (t[r] + (m[r]-mt)*l[r])
+				}
+				l[r] *= alpha
+				kernels.Scale(alpha, acc)
+				m[r] = mt
+			}
+			mr := m[r]
+			if withStats {
+				var ls, ts float32
+				for j := lo; j < hi; j++ {
+					x := s[j-k0]
+					if x == negInf {
+						continue
+					}
+					e := kernels.Exp(x - mr)
+					ls += e
+					ts += e * (x - mr)
+					kernels.Axpy(e, vd[voff+j*vst:voff+j*vst+d], acc)
+				}
+				l[r] += ls
+				t[r] += ts
+			} else {
+				var ls float32
+				for j := lo; j < hi; j++ {
+					x := s[j-k0]
+					if x == negInf {
+						continue
+					}
+					e := kernels.Exp(x - mr)
+					ls += e
+					kernels.Axpy(e, vd[voff+j*vst:voff+j*vst+d], acc)
+				}
+				l[r] += ls
+			}
+		}
+	}
+	// Normalise each row and take its statistics.
+	for r := 0; r < rows; r++ {
+		i := i0 + r
+		acc := rowOf(out, i)
+		if l[r] > 0 || l[r] != l[r] || bad[r] {
+			kernels.Scale(1/l[r], acc)
+		}
+		if !withStats {
+			continue
+		}
+		ri := (b*sh.Heads+h)*sh.SeqQ + i
+		st.Attended[ri] = cnt[r]
+		if l[r] > 0 && !bad[r] {
+			inv := 1 / l[r]
+			st.MaxWeight[ri] = inv
+			st.Entropy[ri] = max(0, float32(math.Log(float64(l[r])))-t[r]*inv)
+		}
+		if bad[r] || !finite(l[r]) || !finite(t[r]) {
+			p.countBadLogits(sc, q, k, b, h, i, kvh, pt)
+		}
+		ss := kernels.SumSquares(acc)
+		if math.IsNaN(ss) || math.IsInf(ss, 0) {
+			ss = 0
+			for _, x := range acc {
+				switch {
+				case x != x:
+					pt.outNaN++
+				case math.IsInf(float64(x), 0):
+					pt.outInf++
+				default:
+					ss += float64(x) * float64(x)
+				}
+			}
+		}
+		pt.normSq += ss
+	}
+}
+
+func finite(x float32) bool { return !math.IsNaN(float64(x)) && !math.IsInf(float64(x), 0) }
+
+// countBadLogits recomputes the logits of one row that met a NaN or Inf and
+// counts them. It runs only on that rare path, so the normal pass pays
+// nothing for the counts.
+func (p *plan) countBadLogits(sc *scratch, q []float32, k tensor.Store, b, h, i, kvh int, pt *partial) {
+	sh := &p.sh
+	d := sh.HeadDim
+	qp := p.o.QOffset + i
+	off := (b*sh.SeqQ+i)*p.qStride + h*d
+	qrow := q[off : off+d]
+	lo, hi := p.keyRange(qp)
+	for k0 := lo; k0 < hi; k0 += tileK {
+		k1 := min(k0+tileK, hi)
+		kd, koff, kst := p.kvRows(k, sc.kt, b, kvh, k0, k1)
+		s := sc.s[:k1-k0]
+		for j := k0; j < k1; j++ {
+			x := p.scale * kernels.Dot(qrow, kd[koff+j*kst:koff+j*kst+d])
+			// A raw logit that is already non-finite is counted here; the
+			// mask pass below must not count it twice.
+			switch {
+			case x != x:
+				pt.scoreNaN++
+				x = 0
+			case math.IsInf(float64(x), 0):
+				pt.scoreInf++
+				x = 0
+			}
+			s[j-k0] = x
+		}
+		if p.elementwise {
+			p.applyElementwise(s, b, h, i, qp, k0, k0, k1)
+		}
+		for _, x := range s {
+			switch {
+			case x != x:
+				pt.scoreNaN++
+			case math.IsInf(float64(x), 1):
+				pt.scoreInf++
+			}
+		}
+	}
+}

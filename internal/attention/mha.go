@@ -1,0 +1,186 @@
+package attention
+
+import (
+	"fmt"
+
+	"github.com/headlight/headlight/internal/kernels"
+	"github.com/headlight/headlight/internal/tensor"
+)
+
+// MHA is a multi-head attention block with its projections, in PyTorch's
+// convention y = x·Wᵀ + b (weights are (out, in) row-major):
+//
+//	Q = Xq·Wqᵀ + bq, K = Xk·Wkᵀ + bk, V = Xv·Wvᵀ + bv
+//	O = concat_h attention_h(Q, K, V) · Woᵀ + bo
+type MHA struct {
+	DModel  int // width of the query input and of the output
+	KDim    int // width of the key input (cross-attention memory); 0 = DModel
+	VDim    int // width of the value input; 0 = DModel
+	Heads   int
+	KVHeads int // 0 = Heads
+	HeadDim int // 0 = DModel/Heads
+
+	Wq []float32 // (heads·headDim, dModel)
+	Bq []float32 // (heads·headDim) or nil
+	Wk []float32 // (kvHeads·headDim, kDim)
+	Bk []float32 // (kvHeads·headDim) or nil
+	Wv []float32 // (kvHeads·headDim, vDim)
+	Bv []float32 // (kvHeads·headDim) or nil
+	Wo []float32 // (dModel, heads·headDim)
+	Bo []float32 // (dModel) or nil
+
+	// RoPE, when set, rotates Q and K after projection.
+	RoPE *RoPE
+}
+
+// Input is one call of an MHA block.
+type Input struct {
+	X     []float32 // (batch, seqQ, dModel) queries (and keys/values for self-attention)
+	Batch int
+	SeqQ  int
+	// Key and Value are the memory for cross-attention, (batch, seqK, kDim)
+	// and (batch, seqK, vDim). Both nil means self-attention.
+	Key, Value []float32
+	SeqK       int
+	// Cache (self-attention only): the new keys and values are appended and
+	// the queries attend to every cached position. Queries are then at
+	// positions Cache.Len, Cache.Len+1, … and Opts.QOffset is set for you.
+	Cache *KVCache
+	// Pos0 is the position of X's first token for RoPE when there is no
+	// cache (with a cache it must be 0 or Cache.Len).
+	Pos0 int
+	// Opts are the masks and variants; see Options.
+	Opts Options
+	// Stats, when non-nil, receives the per-head statistics.
+	Stats *Stats
+}
+
+// Check validates the block's configuration and weight sizes.
+func (m *MHA) Check() error {
+	m.defaults()
+	d := m.HeadDim
+	switch {
+	case m.DModel < 1 || m.Heads < 1 || d < 1:
+		return fmt.Errorf("%w: MHA needs positive d_model, heads and head dim (got %d, %d, %d)", ErrShape, m.DModel, m.Heads, d)
+	case m.Heads%m.KVHeads != 0:
+		return fmt.Errorf("%w: MHA kv heads %d must divide heads %d", ErrShape, m.KVHeads, m.Heads)
+	case m.RoPE != nil && m.RoPE.HeadDim != d:
+		return fmt.Errorf("%w: RoPE head dim %d ≠ head dim %d", ErrShape, m.RoPE.HeadDim, d)
+	}
+	qd, kvd := m.Heads*d, m.KVHeads*d
+	for _, w := range []struct {
+		name string
+		x    []float32
+		n    int
+		opt  bool
+	}{
+		{"Wq", m.Wq, qd * m.DModel, false}, {"Bq", m.Bq, qd, true},
+		{"Wk", m.Wk, kvd * m.KDim, false}, {"Bk", m.Bk, kvd, true},
+		{"Wv", m.Wv, kvd * m.VDim, false}, {"Bv", m.Bv, kvd, true},
+		{"Wo", m.Wo, m.DModel * qd, false}, {"Bo", m.Bo, m.DModel, true},
+	} {
+		if (w.x == nil && !w.opt) || (w.x != nil && len(w.x) != w.n) {
+			return fmt.Errorf("%w: MHA %s has %d values, want %d", ErrShape, w.name, len(w.x), w.n)
+		}
+	}
+	return nil
+}
+
+func (m *MHA) defaults() {
+	if m.KDim == 0 {
+		m.KDim = m.DModel
+	}
+	if m.VDim == 0 {
+		m.VDim = m.DModel
+	}
+	if m.KVHeads == 0 {
+		m.KVHeads = m.Heads
+	}
+	if m.HeadDim == 0 && m.Heads > 0 {
+		m.HeadDim = m.DModel / m.Heads
+	}
+}
+
+// Forward runs the block and returns (batch, seqQ, dModel).
+func (m *MHA) Forward(e *Engine, in *Input) ([]float32, error) {
+	if err := m.Check(); err != nil {
+		return nil, err
+	}
+	B, Sq := in.Batch, in.SeqQ
+	if B < 1 || Sq < 1 || len(in.X) != B*Sq*m.DModel {
+		return nil, fmt.Errorf("%w: X has %d values, want batch %d × seq %d × d_model %d", ErrShape, len(in.X), B, Sq, m.DModel)
+	}
+	self := in.Key == nil && in.Value == nil
+	d := m.HeadDim
+	qd, kvd := m.Heads*d, m.KVHeads*d
+	pool := e.pool
+
+	q := make([]float32, B*Sq*qd) // (batch, seqQ, heads·headDim)
+	kernels.MatMulTransB(pool, q, in.X, m.Wq, m.Bq, B*Sq, qd, m.DModel)
+
+	Sk := in.SeqK
+	var kx, vx []float32 // key and value inputs
+	if self {
+		Sk, kx, vx = Sq, in.X, in.X
+	} else {
+		if in.Cache != nil {
+			return nil, fmt.Errorf("%w: a KV cache is for self-attention; cross-attention memory is projected once", ErrShape)
+		}
+		if Sk < 1 || len(in.Key) != B*Sk*m.KDim || len(in.Value) != B*Sk*m.VDim {
+			return nil, fmt.Errorf("%w: key/value have %d/%d values, want batch %d × seqK %d × %d/%d", ErrShape, len(in.Key), len(in.Value), B, Sk, m.KDim, m.VDim)
+		}
+		kx, vx = in.Key, in.Value
+	}
+	k := make([]float32, B*Sk*kvd) // (batch, seqK, kvHeads·headDim)
+	v := make([]float32, B*Sk*kvd) // (batch, seqK, kvHeads·headDim)
+	kernels.MatMulTransB(pool, k, kx, m.Wk, m.Bk, B*Sk, kvd, m.KDim)
+	kernels.MatMulTransB(pool, v, vx, m.Wv, m.Bv, B*Sk, kvd, m.VDim)
+
+	opts := in.Opts
+	pos0 := in.Pos0
+	if in.Cache != nil {
+		c := in.Cache
+		if c.Batch != B || c.KVHeads != m.KVHeads || c.HeadDim != d {
+			return nil, fmt.Errorf("%w: cache is batch %d × %d kv heads × %d, block needs %d × %d × %d", ErrShape, c.Batch, c.KVHeads, c.HeadDim, B, m.KVHeads, d)
+		}
+		if pos0 != 0 && pos0 != c.Len {
+			return nil, fmt.Errorf("%w: Pos0 %d disagrees with the cache's %d positions", ErrShape, pos0, c.Len)
+		}
+		pos0 = c.Len
+		opts.QOffset = pos0
+	}
+	if m.RoPE != nil {
+		m.RoPE.Apply(q, m.Heads, batchPositions(B, pos0, Sq))
+		if self {
+			m.RoPE.Apply(k, m.KVHeads, batchPositions(B, pos0, Sq))
+		}
+	}
+
+	sh := Shape{Batch: B, Heads: m.Heads, KVHeads: m.KVHeads, HeadDim: d, SeqQ: Sq, SeqK: Sk}
+	ks, vs := tensor.FromF32(k), tensor.FromF32(v)
+	if c := in.Cache; c != nil {
+		if err := c.Append(k, v, Sq); err != nil {
+			return nil, err
+		}
+		sh.SeqK, sh.KVCap = c.Len, c.MaxSeq
+		ks, vs = c.K, c.V
+	}
+	att := make([]float32, B*Sq*qd) // (batch, seqQ, heads·headDim)
+	if err := e.Attend(sh, &opts, q, ks, vs, att, in.Stats); err != nil {
+		return nil, err
+	}
+	out := make([]float32, B*Sq*m.DModel) // (batch, seqQ, dModel)
+	kernels.MatMulTransB(pool, out, att, m.Wo, m.Bo, B*Sq, m.DModel, qd)
+	return out, nil
+}
+
+// batchPositions is pos0…pos0+seq-1 repeated for each sequence.
+func batchPositions(batch, pos0, seq int) []int {
+	p := make([]int, 0, batch*seq)
+	for range batch {
+		for i := range seq {
+			p = append(p, pos0+i)
+		}
+	}
+	return p
+}

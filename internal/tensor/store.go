@@ -1,0 +1,138 @@
+// Package tensor holds Headlight's storage types: flat buffers of float32,
+// float16 or bfloat16 values that compute code widens to float32.
+package tensor
+
+import (
+	"fmt"
+
+	"github.com/headlight/headlight/internal/kernels"
+)
+
+// DType is the element type a Store keeps.
+type DType uint8
+
+const (
+	F32  DType = iota // IEEE 754 binary32
+	F16               // IEEE 754 binary16
+	BF16              // bfloat16 (the top half of a binary32)
+)
+
+func (d DType) String() string {
+	switch d {
+	case F32:
+		return "f32"
+	case F16:
+		return "f16"
+	case BF16:
+		return "bf16"
+	}
+	return fmt.Sprintf("DType(%d)", uint8(d))
+}
+
+// ParseDType reads "f32", "f16" or "bf16".
+func ParseDType(s string) (DType, error) {
+	switch s {
+	case "f32", "float32", "":
+		return F32, nil
+	case "f16", "float16", "half":
+		return F16, nil
+	case "bf16", "bfloat16":
+		return BF16, nil
+	}
+	return 0, fmt.Errorf("tensor: unknown dtype %q (want f32, f16 or bf16)", s)
+}
+
+// Size is the number of bytes one element takes.
+func (d DType) Size() int {
+	if d == F32 {
+		return 4
+	}
+	return 2
+}
+
+// Store is a flat buffer of n elements of one DType. Writing rounds to the
+// type (round to nearest even); reading widens to float32 exactly.
+// The zero Store is empty.
+type Store struct {
+	dtype DType
+	f32   []float32 // when dtype == F32
+	u16   []uint16  // when dtype is F16 or BF16
+}
+
+// NewStore allocates a zeroed Store of n elements.
+func NewStore(d DType, n int) Store {
+	switch d {
+	case F32:
+		return Store{dtype: F32, f32: make([]float32, n)}
+	case F16, BF16:
+		return Store{dtype: d, u16: make([]uint16, n)}
+	}
+	panic(fmt.Sprintf("tensor.NewStore: bad dtype %v", d))
+}
+
+// FromF32 wraps x (no copy) as a float32 Store.
+func FromF32(x []float32) Store { return Store{dtype: F32, f32: x} }
+
+// Convert returns x rounded into a new Store of type d (a copy also for F32).
+func Convert(d DType, x []float32) Store {
+	s := NewStore(d, len(x))
+	s.Set(0, x)
+	return s
+}
+
+// DType reports the element type.
+func (s Store) DType() DType { return s.dtype }
+
+// Len is the number of elements.
+func (s Store) Len() int {
+	if s.dtype == F32 {
+		return len(s.f32)
+	}
+	return len(s.u16)
+}
+
+// F32 returns the float32 backing slice, or nil when the Store is half precision.
+func (s Store) F32() []float32 {
+	if s.dtype == F32 {
+		return s.f32
+	}
+	return nil
+}
+
+// Get widens elements [off, off+len(dst)) into dst.
+func (s Store) Get(off int, dst []float32) {
+	switch s.dtype {
+	case F32:
+		copy(dst, s.f32[off:off+len(dst)])
+	case F16:
+		kernels.F16SliceToF32(dst, s.u16[off:off+len(dst)])
+	case BF16:
+		kernels.BF16SliceToF32(dst, s.u16[off:off+len(dst)])
+	}
+}
+
+// Set rounds src into elements [off, off+len(src)).
+func (s Store) Set(off int, src []float32) {
+	switch s.dtype {
+	case F32:
+		copy(s.f32[off:off+len(src)], src)
+	case F16:
+		d := s.u16[off : off+len(src)]
+		for i, v := range src {
+			d[i] = kernels.F32ToF16(v)
+		}
+	case BF16:
+		d := s.u16[off : off+len(src)]
+		for i, v := range src {
+			d[i] = kernels.F32ToBF16(v)
+		}
+	}
+}
+
+// Slice returns the sub-Store [from, to) sharing memory with s.
+func (s Store) Slice(from, to int) Store {
+	if s.dtype == F32 {
+		return Store{dtype: F32, f32: s.f32[from:to]}
+	}
+	return Store{dtype: s.dtype, u16: s.u16[from:to]}
+}
