@@ -196,8 +196,9 @@ func (p *plan) item(sc *scratch, q []float32, k, v tensor.Store, out []float32, 
 			for j := lo; j < hi; j++ {
 				s[j-k0] = p.scale * kernels.Dot(qrow, kd[koff+j*kst:koff+j*kst+d])
 			}
+			masked := 0
 			if p.elementwise {
-				p.applyElementwise(s, b, h, i, qp, k0, lo, hi)
+				masked = p.applyElementwise(s, b, h, i, qp, k0, lo, hi)
 			}
 			// Tile max over allowed keys; NaN never wins a comparison.
 			mt, n := negInf, int32(0)
@@ -208,6 +209,9 @@ func (p *plan) item(sc *scratch, q []float32, k, v tensor.Store, out []float32, 
 						mt = x
 					}
 				}
+			}
+			if int(n) != hi-lo-masked {
+				bad[r] = true // a logit overflowed to -Inf
 			}
 			if n == 0 {
 				continue

@@ -101,8 +101,10 @@ func (p *plan) isGlobal(pos int) bool { return pos < len(p.global) && p.global[p
 
 // applyElementwise adjusts the logits s[j-k0] of keys j in [lo, hi) for query
 // i (position qp) of batch b and head h: forbidden keys become -Inf, biases
-// are added. Keys outside [lo, hi) are not touched.
-func (p *plan) applyElementwise(s []float32, b, h, i, qp, k0, lo, hi int) {
+// are added. Keys outside [lo, hi) are not touched. It returns how many keys
+// the masks forbade, so that the caller can tell a masked key from a logit
+// that overflowed to -Inf.
+func (p *plan) applyElementwise(s []float32, b, h, i, qp, k0, lo, hi int) (masked int) {
 	sh := &p.sh
 	o := &p.o
 	var pad []bool
@@ -127,11 +129,11 @@ func (p *plan) applyElementwise(s []float32, b, h, i, qp, k0, lo, hi int) {
 	for j := lo; j < hi; j++ {
 		x := &s[j-k0]
 		switch {
-		case pad != nil && pad[j], mask != nil && mask[j]:
+		case pad != nil && pad[j], mask != nil && mask[j],
+			p.global != nil && !qGlobal && !p.isGlobal(j) && !p.inWindow(qp, j),
+			bias != nil && bias[j] == negInf:
 			*x = negInf
-			continue
-		case p.global != nil && !qGlobal && !p.isGlobal(j) && !p.inWindow(qp, j):
-			*x = negInf
+			masked++
 			continue
 		}
 		if bias != nil {
@@ -145,4 +147,5 @@ func (p *plan) applyElementwise(s []float32, b, h, i, qp, k0, lo, hi int) {
 			*x -= slope * float32(d)
 		}
 	}
+	return masked
 }
