@@ -66,7 +66,7 @@ func (e *Engine) getScratch(d int) *scratch {
 // summed in item order after the parallel pass, so results don't depend on
 // the thread count.
 type partial struct {
-	normSq                           float64
+	normSq                             float64
 	scoreNaN, scoreInf, outNaN, outInf int64
 }
 
