@@ -24,6 +24,9 @@ type Engine struct {
 // NewEngine returns an engine that runs on pool (nil: on the caller only).
 func NewEngine(pool *kernels.Pool) *Engine { return &Engine{pool: pool} }
 
+// Pool is the worker pool the engine runs on (nil: the caller only).
+func (e *Engine) Pool() *kernels.Pool { return e.pool }
+
 // Threads is the number of workers the engine uses.
 func (e *Engine) Threads() int {
 	if e.pool == nil {

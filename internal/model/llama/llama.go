@@ -1,0 +1,131 @@
+// Package llama is the Llama family: RMSNorm, rotary positions,
+// grouped-query attention and a SwiGLU feed-forward network.
+package llama
+
+import (
+	"fmt"
+
+	"github.com/headlight/headlight/internal/attention"
+	"github.com/headlight/headlight/internal/kernels"
+	"github.com/headlight/headlight/internal/model"
+	"github.com/headlight/headlight/internal/nn"
+	"github.com/headlight/headlight/internal/weights"
+)
+
+func init() { model.Register("llama", New) }
+
+// Layer is one transformer block.
+type Layer struct {
+	RMSAtt []float32     // (dim)
+	Attn   attention.MHA // Wq (heads·headDim, dim), Wk/Wv (kvHeads·headDim, dim), Wo (dim, heads·headDim)
+	RMSFFN []float32     // (dim)
+	W1     []float32     // (hidden, dim) gate
+	W2     []float32     // (dim, hidden) down
+	W3     []float32     // (hidden, dim) up
+}
+
+// Model is a Llama decoder.
+type Model struct {
+	cfg      model.Config
+	TokEmb   []float32 // (vocab, dim)
+	Layers   []Layer
+	RMSFinal []float32 // (dim)
+	WCls     []float32 // (vocab, dim); may alias TokEmb
+	eng      *attention.Engine
+}
+
+// New builds a Llama from a *weights.Llama2C.
+func New(src model.Source, eng *attention.Engine) (model.Decoder, error) {
+	switch w := src.(type) {
+	case *weights.Llama2C:
+		return FromLlama2C(w, eng)
+	}
+	return nil, fmt.Errorf("llama: cannot build from %T", src)
+}
+
+// FromLlama2C wraps a llama2.c checkpoint (no copies).
+func FromLlama2C(w *weights.Llama2C, eng *attention.Engine) (*Model, error) {
+	c := w.Config
+	cfg := model.Config{Family: "llama", Dim: c.Dim, HiddenDim: c.HiddenDim, Layers: c.Layers, Heads: c.Heads,
+		KVHeads: c.KVHeads, HeadDim: c.HeadDim(), VocabSize: c.VocabSize, MaxSeq: c.SeqLen, RopeTheta: 10000, NormEps: 1e-5}
+	rope, err := attention.NewRoPE(attention.RoPEInterleaved, cfg.HeadDim, cfg.RopeTheta)
+	if err != nil {
+		return nil, fmt.Errorf("llama: %w", err)
+	}
+	m := &Model{cfg: cfg, TokEmb: w.TokenEmbedding, RMSFinal: w.RMSFinal, WCls: w.WCls, eng: eng, Layers: make([]Layer, c.Layers)}
+	d, kvd, hd := c.Dim, c.KVDim(), c.HiddenDim
+	for l := range m.Layers {
+		m.Layers[l] = Layer{
+			RMSAtt: w.RMSAtt[l*d : (l+1)*d],
+			Attn: attention.MHA{DModel: d, Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: cfg.HeadDim, RoPE: rope,
+				Wq: w.WQ[l*d*d : (l+1)*d*d], Wk: w.WK[l*kvd*d : (l+1)*kvd*d],
+				Wv: w.WV[l*kvd*d : (l+1)*kvd*d], Wo: w.WO[l*d*d : (l+1)*d*d]},
+			RMSFFN: w.RMSFFN[l*d : (l+1)*d],
+			W1:     w.W1[l*hd*d : (l+1)*hd*d],
+			W2:     w.W2[l*d*hd : (l+1)*d*hd],
+			W3:     w.W3[l*hd*d : (l+1)*hd*d],
+		}
+		if err := m.Layers[l].Attn.Check(); err != nil {
+			return nil, fmt.Errorf("llama: layer %d: %w", l, err)
+		}
+	}
+	return m, nil
+}
+
+// Config reports the hyper-parameters.
+func (m *Model) Config() model.Config { return m.cfg }
+
+// Forward runs tokens (batch, seq) through the model at the state's next
+// positions, as llama2.c's forward() does one token at a time.
+func (m *Model) Forward(s *model.State, tokens []int, seq int, lastOnly bool) ([]float32, error) {
+	c := &m.cfg
+	B := s.Batch
+	if seq < 1 || len(tokens) != B*seq {
+		return nil, fmt.Errorf("llama: %d tokens for batch %d × seq %d", len(tokens), B, seq)
+	}
+	if len(s.Caches) != c.Layers {
+		return nil, fmt.Errorf("llama: state has %d caches for %d layers", len(s.Caches), c.Layers)
+	}
+	n := B * seq
+	x := make([]float32, n*c.Dim) // (batch·seq, dim) residual stream
+	if err := nn.Embed(x, m.TokEmb, c.Dim, tokens); err != nil {
+		return nil, err
+	}
+	h := make([]float32, n*c.Dim)       // (batch·seq, dim) normed input of a sub-block
+	g := make([]float32, n*c.HiddenDim) // (batch·seq, hidden) gate
+	u := make([]float32, n*c.HiddenDim) // (batch·seq, hidden) up
+	f := make([]float32, n*c.Dim)       // (batch·seq, dim) FFN output
+	pool := m.eng.Pool()
+	for l := range m.Layers {
+		L := &m.Layers[l]
+		// Attention: norm → QKV → RoPE → attention (KV cache) → output → residual.
+		nn.RMSNorm(h, x, L.RMSAtt, c.NormEps)
+		in := &attention.Input{X: h, Batch: B, SeqQ: seq, Cache: s.Caches[l], Opts: attention.Options{Causal: true}, Stats: s.Stats()}
+		a, err := L.Attn.Forward(m.eng, in)
+		if err != nil {
+			return nil, fmt.Errorf("llama: layer %d: %w", l, err)
+		}
+		if s.Probe != nil {
+			s.Probe.ObserveAttention(l, in.Stats)
+		}
+		nn.Add(x, a)
+		// Feed-forward: norm → W1, W3 → SwiGLU → W2 → residual.
+		nn.RMSNorm(h, x, L.RMSFFN, c.NormEps)
+		kernels.MatMulTransB(pool, g, h, L.W1, nil, n, c.HiddenDim, c.Dim)
+		kernels.MatMulTransB(pool, u, h, L.W3, nil, n, c.HiddenDim, c.Dim)
+		nn.SwiGLU(g, u)
+		kernels.MatMulTransB(pool, f, g, L.W2, nil, n, c.Dim, c.HiddenDim)
+		nn.Add(x, f)
+	}
+	nn.RMSNorm(x, x, m.RMSFinal, c.NormEps)
+	if lastOnly { // keep the last position of each sequence
+		last := make([]float32, B*c.Dim) // (batch, dim)
+		for b := 0; b < B; b++ {
+			copy(last[b*c.Dim:(b+1)*c.Dim], x[((b+1)*seq-1)*c.Dim:])
+		}
+		x, n = last, B
+	}
+	logits := make([]float32, n*c.VocabSize) // (rows, vocab)
+	kernels.MatMulTransB(pool, logits, x, m.WCls, nil, n, c.VocabSize, c.Dim)
+	return logits, nil
+}

@@ -1,0 +1,116 @@
+// Package model defines what every transformer family provides and the
+// registry families add themselves to.
+package model
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/headlight/headlight/internal/attention"
+	"github.com/headlight/headlight/internal/tensor"
+)
+
+// Config holds the hyper-parameters shared by the families.
+type Config struct {
+	Family    string
+	Dim       int     // model width
+	HiddenDim int     // feed-forward width
+	Layers    int     // transformer blocks
+	Heads     int     // query heads
+	KVHeads   int     // key/value heads (grouped-query when < Heads)
+	HeadDim   int     // Dim / Heads
+	VocabSize int     // tokens
+	MaxSeq    int     // longest sequence the model was trained for
+	RopeTheta float64 // RoPE base (0 when the family has no RoPE)
+	NormEps   float32 // epsilon of the norms
+}
+
+// State is one batch of sequences being decoded together: a KV cache per
+// layer and where the statistics go.
+type State struct {
+	Batch  int
+	Caches []*attention.KVCache // (layer) each (batch, maxSeq, kvHeads·headDim)
+	// Probe, when set, receives every layer's attention statistics.
+	Probe attention.Probe
+	stats attention.Stats
+}
+
+// Pos is the number of positions already in the caches.
+func (s *State) Pos() int {
+	if len(s.Caches) == 0 {
+		return 0
+	}
+	return s.Caches[0].Len
+}
+
+// NewState allocates caches for batch sequences of up to maxSeq positions.
+func NewState(c Config, batch, maxSeq int, kv tensor.DType) *State {
+	s := &State{Batch: batch, Caches: make([]*attention.KVCache, c.Layers)}
+	for l := range s.Caches {
+		s.Caches[l] = attention.NewKVCache(kv, batch, c.KVHeads, c.HeadDim, maxSeq)
+	}
+	return s
+}
+
+// Stats is where a family's Forward lets the attention engine write its
+// statistics when a probe is attached (nil otherwise).
+func (s *State) Stats() *attention.Stats {
+	if s.Probe == nil {
+		return nil
+	}
+	return &s.stats
+}
+
+// Decoder is a decoder-only language model.
+type Decoder interface {
+	Config() Config
+	// Forward feeds tokens (batch, seq) at the State's next positions and
+	// returns logits (batch, seq, vocab) — or (batch, vocab) for the last
+	// position only when lastOnly is set.
+	Forward(s *State, tokens []int, seq int, lastOnly bool) ([]float32, error)
+}
+
+// Source is what a family is built from: a parsed model file.
+type Source any
+
+// Constructor builds a family's model from a source it understands.
+type Constructor func(src Source, eng *attention.Engine) (Decoder, error)
+
+var (
+	mu       sync.Mutex
+	registry = map[string]Constructor{}
+)
+
+// Register adds a family; it panics on a duplicate name (a programmer error).
+func Register(family string, c Constructor) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := registry[family]; dup {
+		panic("model.Register: duplicate family " + family)
+	}
+	registry[family] = c
+}
+
+// New builds a model of the named family.
+func New(family string, src Source, eng *attention.Engine) (Decoder, error) {
+	mu.Lock()
+	c, ok := registry[family]
+	mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("model: unknown family %q (known: %v)", family, Families())
+	}
+	return c(src, eng)
+}
+
+// Families lists the registered family names.
+func Families() []string {
+	mu.Lock()
+	defer mu.Unlock()
+	var f []string
+	for k := range registry {
+		f = append(f, k)
+	}
+	sort.Strings(f)
+	return f
+}
