@@ -11,6 +11,7 @@ import (
 const usage = `headlight — multi-head attention you can see into
 
 Usage:
+  headlight generate [flags] PROMPT   continue a prompt with a model (default: the embedded stories260K)
   headlight bench attention [flags]   measure the fused attention kernel and the MHA block
   headlight version                   print the version
   headlight help [command]            show help
@@ -31,6 +32,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	switch args[0] {
+	case "generate":
+		return runGenerate(args[1:], stdout, stderr)
 	case "bench":
 		return runBench(args[1:], stdout, stderr)
 	case "version", "--version":

@@ -1,0 +1,98 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/headlight/headlight/assets"
+	"github.com/headlight/headlight/internal/attention"
+	"github.com/headlight/headlight/internal/model"
+	"github.com/headlight/headlight/internal/tokenizer"
+	"github.com/headlight/headlight/internal/weights"
+
+	_ "github.com/headlight/headlight/internal/model/llama" // registers "llama"
+)
+
+// DefaultModel is the name of the embedded model.
+const DefaultModel = "stories260K"
+
+// Loaded is a model ready to run with its tokenizer.
+type Loaded struct {
+	Name      string
+	Model     model.Decoder
+	Tokenizer tokenizer.Tokenizer
+	closer    io.Closer
+}
+
+// Piece is the text of token id after prev, exactly as llama2.c's run.c
+// prints it (unprintable single bytes are dropped) when the tokenizer is a
+// llama2.c SentencePiece; else the plain piece.
+func (l *Loaded) Piece(prev, id int) string {
+	if sp, ok := l.Tokenizer.(*tokenizer.SentencePiece); ok {
+		return sp.SafePiece(prev, id)
+	}
+	return l.Tokenizer.Piece(prev, id)
+}
+
+// Close releases the model file's mapping.
+func (l *Loaded) Close() error {
+	if l.closer != nil {
+		return l.closer.Close()
+	}
+	return nil
+}
+
+// Load opens a model. An empty path loads the embedded default. A llama2.c
+// checkpoint (.bin) takes its tokenizer from tokPath, or else from
+// tokenizer.bin beside it.
+func Load(path, tokPath string, eng *attention.Engine) (*Loaded, error) {
+	if path == "" || path == DefaultModel {
+		w, err := weights.ParseLlama2C(assets.Stories260K)
+		if err != nil {
+			return nil, fmt.Errorf("embedded model: %w", err)
+		}
+		tok, err := tokenizer.LoadLlama2C(assets.Tok512, w.Config.VocabSize)
+		if err != nil {
+			return nil, fmt.Errorf("embedded tokenizer: %w", err)
+		}
+		m, err := model.New("llama", w, eng)
+		if err != nil {
+			return nil, err
+		}
+		return &Loaded{Name: DefaultModel, Model: m, Tokenizer: tok}, nil
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	if fi.IsDir() {
+		return nil, fmt.Errorf("model %s: Hugging Face directories are not supported yet (issue 3); give a llama2.c .bin", path)
+	}
+	w, closer, err := weights.OpenLlama2C(path)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Loaded, error) { closer.Close(); return nil, err }
+	if tokPath == "" {
+		tokPath = filepath.Join(filepath.Dir(path), "tokenizer.bin")
+	}
+	tb, err := os.ReadFile(tokPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return fail(fmt.Errorf("model %s: no tokenizer: %s does not exist (give --tokenizer PATH)", path, tokPath))
+	}
+	if err != nil {
+		return fail(err)
+	}
+	tok, err := tokenizer.LoadLlama2C(tb, w.Config.VocabSize)
+	if err != nil {
+		return fail(fmt.Errorf("tokenizer %s: %w", tokPath, err))
+	}
+	m, err := model.New("llama", w, eng)
+	if err != nil {
+		return fail(err)
+	}
+	return &Loaded{Name: filepath.Base(path), Model: m, Tokenizer: tok, closer: closer}, nil
+}
