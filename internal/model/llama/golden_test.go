@@ -1,4 +1,4 @@
-package llama
+package llama_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/headlight/headlight/internal/engine"
 	"github.com/headlight/headlight/internal/kernels"
 	"github.com/headlight/headlight/internal/model"
+	"github.com/headlight/headlight/internal/model/llama"
 	"github.com/headlight/headlight/internal/tensor"
 	"github.com/headlight/headlight/internal/weights"
 )
@@ -39,13 +40,13 @@ func loadReference(t *testing.T) reference {
 	return r
 }
 
-func stories(t testing.TB, threads int) *Model {
+func stories(t testing.TB, threads int) *llama.Model {
 	t.Helper()
 	w, err := weights.ParseLlama2C(assets.Stories260K)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := FromLlama2C(w, attention.NewEngine(kernels.NewPool(threads)))
+	m, err := llama.FromLlama2C(w, attention.NewEngine(kernels.NewPool(threads)))
 	if err != nil {
 		t.Fatal(err)
 	}
