@@ -19,12 +19,15 @@ unit:
 
 # The race detector on the packages with concurrency, in short mode.
 race:
-	$(GO) test -count=1 -race -short ./internal/kernels ./internal/attention
+	$(GO) test -count=1 -race -short ./internal/kernels ./internal/attention ./internal/engine ./internal/model/...
 
 # A few seconds of coverage-guided fuzzing per target (longer: make fuzz FUZZTIME=5m).
 FUZZTIME ?= 10s
 fuzz fuzz-smoke:
 	$(GO) test -run '^$$' -fuzz '^FuzzAttend$$' -fuzztime $(FUZZTIME) ./internal/attention
+	$(GO) test -run '^$$' -fuzz '^FuzzParseLlama2C$$' -fuzztime $(FUZZTIME) ./internal/weights
+	$(GO) test -run '^$$' -fuzz '^FuzzLoadLlama2C$$' -fuzztime $(FUZZTIME) ./internal/tokenizer
+	$(GO) test -run '^$$' -fuzz '^FuzzEncode$$' -fuzztime $(FUZZTIME) ./internal/tokenizer
 
 # Benchmarks are not part of the test run: they take minutes.
 bench:
