@@ -12,6 +12,7 @@ const usage = `headlight — multi-head attention you can see into
 
 Usage:
   headlight generate [flags] PROMPT   continue a prompt with a model (default: the embedded stories260K)
+  headlight inspect [flags] TEXT      per layer × head statistics and attention maps of a text
   headlight bench attention [flags]   measure the fused attention kernel and the MHA block
   headlight version                   print the version
   headlight help [command]            show help
@@ -34,6 +35,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "generate":
 		return runGenerate(args[1:], stdout, stderr)
+	case "inspect":
+		return runInspect(args[1:], stdout, stderr)
 	case "bench":
 		return runBench(args[1:], stdout, stderr)
 	case "version", "--version":

@@ -53,6 +53,11 @@ type Input struct {
 	Opts Options
 	// Stats, when non-nil, receives the per-head statistics.
 	Stats *Stats
+	// MapHeads asks for the attention maps of these (batch, head) pairs;
+	// Forward fills Maps with one (seqQ, seqK) matrix each, computed by the
+	// explicit path. Leave it empty in the hot path.
+	MapHeads []HeadRef
+	Maps     [][]float32
 }
 
 // Check validates the block's configuration and weight sizes.
@@ -168,6 +173,14 @@ func (m *MHA) Forward(e *Engine, in *Input) ([]float32, error) {
 	att := make([]float32, B*Sq*qd) // (batch, seqQ, heads·headDim)
 	if err := e.Attend(sh, &opts, q, ks, vs, att, in.Stats); err != nil {
 		return nil, err
+	}
+	in.Maps = nil
+	if len(in.MapHeads) > 0 {
+		maps, err := Maps(sh, &opts, q, ks, vs, in.MapHeads)
+		if err != nil {
+			return nil, err
+		}
+		in.Maps = maps
 	}
 	out := make([]float32, B*Sq*m.DModel) // (batch, seqQ, dModel)
 	kernels.MatMulTransB(pool, out, att, m.Wo, m.Bo, B*Sq, m.DModel, qd)

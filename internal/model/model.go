@@ -33,7 +33,19 @@ type State struct {
 	Caches []*attention.KVCache // (layer) each (batch, maxSeq, kvHeads·headDim)
 	// Probe, when set, receives every layer's attention statistics.
 	Probe attention.Probe
-	stats attention.Stats
+	// Capture, when set, names the heads whose attention maps layer l
+	// should return; OnMaps then receives them, (seqQ, seqK) each.
+	Capture func(layer int) []attention.HeadRef
+	OnMaps  func(layer int, heads []attention.HeadRef, maps [][]float32)
+	stats   attention.Stats
+}
+
+// MapHeads is what Capture asks of layer l (nil without Capture).
+func (s *State) MapHeads(l int) []attention.HeadRef {
+	if s.Capture == nil {
+		return nil
+	}
+	return s.Capture(l)
 }
 
 // Pos is the number of positions already in the caches.

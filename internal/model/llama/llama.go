@@ -100,13 +100,17 @@ func (m *Model) Forward(s *model.State, tokens []int, seq int, lastOnly bool) ([
 		L := &m.Layers[l]
 		// Attention: norm → QKV → RoPE → attention (KV cache) → output → residual.
 		nn.RMSNorm(h, x, L.RMSAtt, c.NormEps)
-		in := &attention.Input{X: h, Batch: B, SeqQ: seq, Cache: s.Caches[l], Opts: attention.Options{Causal: true}, Stats: s.Stats()}
+		in := &attention.Input{X: h, Batch: B, SeqQ: seq, Cache: s.Caches[l], Opts: attention.Options{Causal: true},
+			Stats: s.Stats(), MapHeads: s.MapHeads(l)}
 		a, err := L.Attn.Forward(m.eng, in)
 		if err != nil {
 			return nil, fmt.Errorf("llama: layer %d: %w", l, err)
 		}
 		if s.Probe != nil {
 			s.Probe.ObserveAttention(l, in.Stats)
+		}
+		if in.Maps != nil && s.OnMaps != nil {
+			s.OnMaps(l, in.MapHeads, in.Maps)
 		}
 		nn.Add(x, a)
 		// Feed-forward: norm → W1, W3 → SwiGLU → W2 → residual.
