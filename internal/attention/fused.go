@@ -235,33 +235,21 @@ func (p *plan) item(sc *scratch, q []float32, k, v tensor.Store, out []float32, 
 				m[r] = mt
 			}
 			mr := m[r]
-			if withStats {
-				var ls, ts float32
-				for j := lo; j < hi; j++ {
-					x := s[j-k0]
-					if x == negInf {
-						continue
-					}
-					e := kernels.Exp(x - mr)
-					ls += e
+			var ls, ts float32
+			for j := lo; j < hi; j++ {
+				x := s[j-k0]
+				if x == negInf {
+					continue
+				}
+				e := kernels.Exp(x - mr)
+				ls += e
+				if withStats { // one FMA per key; the branch is the same for the whole call
 					ts += e * (x - mr)
-					kernels.Axpy(e, vd[voff+j*vst:voff+j*vst+d], acc)
 				}
-				l[r] += ls
-				t[r] += ts
-			} else {
-				var ls float32
-				for j := lo; j < hi; j++ {
-					x := s[j-k0]
-					if x == negInf {
-						continue
-					}
-					e := kernels.Exp(x - mr)
-					ls += e
-					kernels.Axpy(e, vd[voff+j*vst:voff+j*vst+d], acc)
-				}
-				l[r] += ls
+				kernels.Axpy(e, vd[voff+j*vst:voff+j*vst+d], acc)
 			}
+			l[r] += ls
+			t[r] += ts
 		}
 	}
 	// Normalise each row and take its statistics.
