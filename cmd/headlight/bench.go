@@ -10,15 +10,69 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/headlight/headlight/internal/attention"
 	"github.com/headlight/headlight/internal/bench"
+	"github.com/headlight/headlight/internal/engine"
+	"github.com/headlight/headlight/internal/kernels"
 )
 
 func runBench(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "attention" {
-		fmt.Fprintln(stderr, "usage: headlight bench attention [flags]")
+	if len(args) > 0 {
+		switch args[0] {
+		case "attention":
+			return benchAttention(args[1:], stdout, stderr)
+		case "generate":
+			return benchGenerate(args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintln(stderr, "usage: headlight bench attention|generate [flags]")
+	return 2
+}
+
+func benchGenerate(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("headlight bench generate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	modelPath := fs.String("model", "", "model file (default: the embedded "+engine.DefaultModel+")")
+	tokPath := fs.String("tokenizer", "", "tokenizer file for --model")
+	threads := fs.Int("threads", 1, "worker threads (llama2.c's run.c is single-threaded)")
+	positions := fs.Int("positions", 512, "greedy decode from BOS for this many positions")
+	prefill := fs.Int("prefill", 256, "tokens fed in one prefill call")
+	reps := fs.Int("reps", 5, "timed repetitions (the median is reported)")
+	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
 		return 2
 	}
-	return benchAttention(args[1:], stdout, stderr)
+	fail := func(err error) int { fmt.Fprintln(stderr, "headlight bench generate:", err); return 1 }
+	pool := kernels.NewPool(*threads)
+	defer pool.Close()
+	ld, err := engine.Load(*modelPath, *tokPath, attention.NewEngine(pool))
+	if err != nil {
+		return fail(err)
+	}
+	defer ld.Close()
+	fmt.Fprintf(stderr, "measuring %s: decode %d positions, prefill %d tokens, %d threads, %d reps …\n", ld.Name, *positions, *prefill, pool.Threads(), *reps)
+	r, err := bench.RunGenerate(ld.Model, ld.Name, pool.Threads(), *positions, *prefill, *reps)
+	if err != nil {
+		return fail(err)
+	}
+	if *asJSON {
+		return boolExit(json.NewEncoder(stdout).Encode(r) == nil)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "model\tthreads\tdecode positions\tdecode tok/s\tprefill tokens\tprefill tok/s\tpeak RSS MiB\t")
+	fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%d\t%.0f\t%.1f\t\n", r.Model, r.Threads, r.Positions, r.DecodeTokPerS, r.PrefillTokens, r.PrefillTokPerS, float64(r.PeakRSSBytes)/(1<<20))
+	tw.Flush()
+	return 0
+}
+
+func boolExit(ok bool) int {
+	if ok {
+		return 0
+	}
+	return 1
 }
 
 // shape is a "batch x seq" pair from --shapes.

@@ -14,6 +14,7 @@ Usage:
   headlight generate [flags] PROMPT   continue a prompt with a model (default: the embedded stories260K)
   headlight inspect [flags] TEXT      per layer × head statistics and attention maps of a text
   headlight bench attention [flags]   measure the fused attention kernel and the MHA block
+  headlight bench generate [flags]    decode and prefill tokens/s and peak RSS of a model
   headlight version                   print the version
   headlight help [command]            show help
 

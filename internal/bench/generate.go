@@ -1,0 +1,100 @@
+package bench
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/headlight/headlight/internal/model"
+	"github.com/headlight/headlight/internal/nn"
+	"github.com/headlight/headlight/internal/tensor"
+)
+
+// GenerateResult is one `headlight bench generate` measurement.
+type GenerateResult struct {
+	Op             string  `json:"op"` // "generate"
+	Model          string  `json:"model"`
+	Threads        int     `json:"threads"`
+	Positions      int     `json:"positions"`      // decode: positions from BOS
+	PrefillTokens  int     `json:"prefill_tokens"` // prefill: tokens fed in one call
+	PrefillTokPerS float64 `json:"prefill_tok_s"`  // median
+	DecodeTokPerS  float64 `json:"decode_tok_s"`   // median
+	PeakRSSBytes   int64   `json:"peak_rss_bytes"` // VmHWM of the process
+	Reps           int     `json:"reps"`
+}
+
+// RunGenerate measures greedy decoding from BOS for positions tokens (one
+// Forward per token, KV cache) and a prefill of prefill tokens in one call,
+// each reps times; it reports medians.
+func RunGenerate(m model.Decoder, name string, threads, positions, prefill, reps int) (GenerateResult, error) {
+	cfg := m.Config()
+	if positions < 1 || positions > cfg.MaxSeq || prefill < 1 || prefill > cfg.MaxSeq {
+		return GenerateResult{}, fmt.Errorf("bench: positions %d and prefill %d must be in 1…%d", positions, prefill, cfg.MaxSeq)
+	}
+	reps = max(reps, 1)
+	var dec, pre []float64
+	var toks []int
+	for range reps + 1 { // the first run warms up
+		st := model.NewState(cfg, 1, positions, tensor.F32)
+		toks = toks[:0]
+		tok := 1
+		t0 := time.Now()
+		for range positions {
+			logits, err := m.Forward(st, []int{tok}, 1, true)
+			if err != nil {
+				return GenerateResult{}, err
+			}
+			toks = append(toks, tok)
+			tok = nn.Argmax(logits)
+		}
+		dec = append(dec, float64(positions)/time.Since(t0).Seconds())
+	}
+	for len(toks) < prefill {
+		toks = append(toks, toks...)
+	}
+	prompt := toks[:prefill]
+	for range reps + 1 {
+		st := model.NewState(cfg, 1, prefill, tensor.F32)
+		t0 := time.Now()
+		if _, err := m.Forward(st, prompt, prefill, true); err != nil {
+			return GenerateResult{}, err
+		}
+		pre = append(pre, float64(prefill)/time.Since(t0).Seconds())
+	}
+	return GenerateResult{Op: "generate", Model: name, Threads: threads, Positions: positions, PrefillTokens: prefill,
+		PrefillTokPerS: median(pre[1:]), DecodeTokPerS: median(dec[1:]), PeakRSSBytes: PeakRSS(), Reps: reps}, nil
+}
+
+func median(x []float64) float64 {
+	x = slices.Clone(x)
+	slices.Sort(x)
+	if len(x)%2 == 1 {
+		return x[len(x)/2]
+	}
+	return (x[len(x)/2-1] + x[len(x)/2]) / 2
+}
+
+// PeakRSS is the process's peak resident set (VmHWM) in bytes, or -1 where
+// /proc is not available.
+func PeakRSS() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				return -1
+			}
+			return kb * 1024
+		}
+	}
+	return -1
+}
