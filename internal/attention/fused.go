@@ -175,10 +175,11 @@ func (p *plan) item(sc *scratch, q []float32, k, v tensor.Store, out []float32, 
 	withStats := st != nil
 	m, l, t := sc.m[:rows], sc.l[:rows], sc.t[:rows]
 	cnt, bad := sc.cnt[:rows], sc.bad[:rows]
+	qoff := p.o.qOffset(b)
 	klo, khi := sh.SeqK, 0
 	for r := 0; r < rows; r++ {
 		m[r], l[r], t[r], cnt[r], bad[r] = negInf, 0, 0, 0, false
-		sc.lo[r], sc.hi[r] = p.keyRange(p.o.QOffset + i0 + r)
+		sc.lo[r], sc.hi[r] = p.keyRange(b, qoff+i0+r)
 		if sc.lo[r] < sc.hi[r] {
 			klo, khi = min(klo, sc.lo[r]), max(khi, sc.hi[r])
 		}
@@ -193,7 +194,7 @@ func (p *plan) item(sc *scratch, q []float32, k, v tensor.Store, out []float32, 
 				continue
 			}
 			i := i0 + r
-			qp := p.o.QOffset + i
+			qp := qoff + i
 			qrow := rowOf(q, i)
 			s := sc.s[:k1-k0]
 			for j := lo; j < hi; j++ {
@@ -298,10 +299,10 @@ func finite(x float32) bool { return !math.IsNaN(float64(x)) && !math.IsInf(floa
 func (p *plan) countBadLogits(sc *scratch, q []float32, k tensor.Store, b, h, i, kvh int, pt *partial) {
 	sh := &p.sh
 	d := sh.HeadDim
-	qp := p.o.QOffset + i
+	qp := p.o.qOffset(b) + i
 	off := (b*sh.SeqQ+i)*p.qStride + h*d
 	qrow := q[off : off+d]
-	lo, hi := p.keyRange(qp)
+	lo, hi := p.keyRange(b, qp)
 	for k0 := lo; k0 < hi; k0 += tileK {
 		k1 := min(k0+tileK, hi)
 		kd, koff, kst := p.kvRows(k, sc.kt, b, kvh, k0, k1)

@@ -64,6 +64,14 @@ func randomCall(r func(n int) int, rng *rand.Rand) *call {
 	if o.Causal && sh.SeqK > sh.SeqQ && r(2) == 0 {
 		o.QOffset = sh.SeqK - sh.SeqQ // decode-style: queries at the end
 	}
+	if r(4) == 0 { // ragged batch: own offsets and key lengths per sequence
+		o.QOffsets = make([]int, sh.Batch)
+		o.KeyLens = make([]int, sh.Batch)
+		for b := range sh.Batch {
+			o.QOffsets[b] = r(sh.SeqK + 1)
+			o.KeyLens[b] = r(sh.SeqK + 1)
+		}
+	}
 	if r(3) == 0 {
 		o.Window = &Window{Left: r(20) - 1, Right: r(20) - 1}
 		if r(2) == 0 {

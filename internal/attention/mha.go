@@ -43,11 +43,16 @@ type Input struct {
 	Key, Value []float32
 	SeqK       int
 	// Cache (self-attention only): the new keys and values are appended and
-	// the queries attend to every cached position. Queries are then at
-	// positions Cache.Len, Cache.Len+1, … and Opts.QOffset is set for you.
+	// the queries attend to every cached position. Sequence b's queries are
+	// then at positions Cache.Lens[b], Cache.Lens[b]+1, … and Opts.QOffsets
+	// and Opts.KeyLens are set for you.
 	Cache *KVCache
+	// SeqLens (batch), when set, says how many of the SeqQ tokens of each
+	// sequence are real (right padding); outputs of padding rows are
+	// meaningless. Self-attention only.
+	SeqLens []int
 	// Pos0 is the position of X's first token for RoPE when there is no
-	// cache (with a cache it must be 0 or Cache.Len).
+	// cache.
 	Pos0 int
 	// Opts are the masks and variants; see Options.
 	Opts Options
@@ -142,32 +147,44 @@ func (m *MHA) Forward(e *Engine, in *Input) ([]float32, error) {
 	kernels.MatMulTransB(pool, v, vx, m.Wv, m.Bv, B*Sk, kvd, m.VDim)
 
 	opts := in.Opts
-	pos0 := in.Pos0
-	if in.Cache != nil {
-		c := in.Cache
+	if in.SeqLens != nil {
+		if !self || len(in.SeqLens) != B {
+			return nil, fmt.Errorf("%w: SeqLens needs self-attention and one length per sequence (%d for batch %d)", ErrShape, len(in.SeqLens), B)
+		}
+		if in.Cache == nil {
+			opts.KeyLens = in.SeqLens
+		}
+	}
+	pos0 := make([]int, B) // (batch) position of each sequence's first new token
+	for b := range pos0 {
+		pos0[b] = in.Pos0
+	}
+	c := in.Cache
+	if c != nil {
 		if c.Batch != B || c.KVHeads != m.KVHeads || c.HeadDim != d {
 			return nil, fmt.Errorf("%w: cache is batch %d × %d kv heads × %d, block needs %d × %d × %d", ErrShape, c.Batch, c.KVHeads, c.HeadDim, B, m.KVHeads, d)
 		}
-		if pos0 != 0 && pos0 != c.Len {
-			return nil, fmt.Errorf("%w: Pos0 %d disagrees with the cache's %d positions", ErrShape, pos0, c.Len)
-		}
-		pos0 = c.Len
-		opts.QOffset = pos0
+		copy(pos0, c.Lens)
+		opts.QOffsets = pos0
 	}
 	if m.RoPE != nil {
-		m.RoPE.Apply(q, m.Heads, batchPositions(B, pos0, Sq))
+		m.RoPE.Apply(q, m.Heads, batchPositions(pos0, Sq))
 		if self {
-			m.RoPE.Apply(k, m.KVHeads, batchPositions(B, pos0, Sq))
+			m.RoPE.Apply(k, m.KVHeads, batchPositions(pos0, Sq))
 		}
 	}
 
 	sh := Shape{Batch: B, Heads: m.Heads, KVHeads: m.KVHeads, HeadDim: d, SeqQ: Sq, SeqK: Sk}
 	ks, vs := tensor.FromF32(k), tensor.FromF32(v)
-	if c := in.Cache; c != nil {
-		if err := c.Append(k, v, Sq); err != nil {
+	if c != nil {
+		if err := opts.check(Shape{Batch: B, Heads: m.Heads, KVHeads: m.KVHeads, HeadDim: d, SeqQ: Sq, SeqK: c.MaxSeq}); err != nil {
+			return nil, err // before the cache changes
+		}
+		if err := c.Append(k, v, Sq, in.SeqLens); err != nil {
 			return nil, err
 		}
-		sh.SeqK, sh.KVCap = c.Len, c.MaxSeq
+		sh.SeqK, sh.KVCap = c.MaxLen(), c.MaxSeq
+		opts.KeyLens = c.Lens
 		ks, vs = c.K, c.V
 	}
 	att := make([]float32, B*Sq*qd) // (batch, seqQ, heads·headDim)
@@ -187,12 +204,12 @@ func (m *MHA) Forward(e *Engine, in *Input) ([]float32, error) {
 	return out, nil
 }
 
-// batchPositions is pos0…pos0+seq-1 repeated for each sequence.
-func batchPositions(batch, pos0, seq int) []int {
-	p := make([]int, 0, batch*seq)
-	for range batch {
+// batchPositions is pos0[b]…pos0[b]+seq-1 for each sequence b in turn.
+func batchPositions(pos0 []int, seq int) []int {
+	p := make([]int, 0, len(pos0)*seq)
+	for _, p0 := range pos0 {
 		for i := range seq {
-			p = append(p, pos0+i)
+			p = append(p, p0+i)
 		}
 	}
 	return p

@@ -42,6 +42,13 @@ type Options struct {
 	// QOffset is the position of query 0 (for decoding with a KV cache it is
 	// the number of cached positions before the new queries).
 	QOffset int
+	// QOffsets (batch), when set, gives each sequence its own QOffset:
+	// sequences of different lengths decoded in one batch.
+	QOffsets []int
+	// KeyLens (batch), when set, hides keys j ≥ KeyLens[b] of sequence b
+	// (right padding, or cache rows not yet valid). Unlike KeyPadding it is
+	// a range, so hidden keys cost nothing.
+	KeyLens []int
 	// Window, when set, restricts queries to a local band of keys.
 	Window *Window
 	// Global lists positions that are global (Longformer): a global query sees
@@ -120,6 +127,22 @@ func (o *Options) check(s Shape) error {
 	if o.QOffset < 0 {
 		return shapeErr("QOffset %d is negative", o.QOffset)
 	}
+	if o.QOffsets != nil && len(o.QOffsets) != s.Batch {
+		return shapeErr("QOffsets has %d entries, want batch %d", len(o.QOffsets), s.Batch)
+	}
+	for _, q := range o.QOffsets {
+		if q < 0 {
+			return shapeErr("QOffsets holds %d: offsets must be ≥ 0", q)
+		}
+	}
+	if o.KeyLens != nil && len(o.KeyLens) != s.Batch {
+		return shapeErr("KeyLens has %d entries, want batch %d", len(o.KeyLens), s.Batch)
+	}
+	for _, n := range o.KeyLens {
+		if n < 0 || n > s.SeqK {
+			return shapeErr("KeyLens holds %d, want 0…seqK (%d)", n, s.SeqK)
+		}
+	}
 	if math.IsNaN(float64(o.Scale)) || math.IsInf(float64(o.Scale), 0) {
 		return shapeErr("scale %v is not finite", o.Scale)
 	}
@@ -161,6 +184,22 @@ func broadcastOK(what string, b, h, n int, s Shape) error {
 		return shapeErr("%s has %d entries, want %d·%d·%d·%d = %d", what, n, b, h, s.SeqQ, s.SeqK, b*h*s.SeqQ*s.SeqK)
 	}
 	return nil
+}
+
+// qOffset is the position of query 0 of sequence b.
+func (o *Options) qOffset(b int) int {
+	if o.QOffsets != nil {
+		return o.QOffsets[b]
+	}
+	return o.QOffset
+}
+
+// keyLen is the number of keys sequence b may see at most.
+func (o *Options) keyLen(b, seqK int) int {
+	if o.KeyLens != nil {
+		return o.KeyLens[b]
+	}
+	return seqK
 }
 
 // headOn reports whether head h is computed.

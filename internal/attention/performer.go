@@ -113,7 +113,7 @@ func (pf *Performer) Attend(sh Shape, o *Options, q []float32, k, v tensor.Store
 	if sh.HeadDim != pf.HeadDim {
 		return shapeErr("Performer drawn for head dim %d, called with %d", pf.HeadDim, sh.HeadDim)
 	}
-	if p.o.Window != nil || p.o.Global != nil || p.o.Mask != nil || p.o.Bias != nil || p.o.ALiBi != nil || p.o.Scale != 0 {
+	if p.o.Window != nil || p.o.Global != nil || p.o.QOffsets != nil || p.o.KeyLens != nil || p.o.Mask != nil || p.o.Bias != nil || p.o.ALiBi != nil || p.o.Scale != 0 {
 		return fmt.Errorf("attention: Performer supports only causal and key-padding masks and the default scale")
 	}
 	d, m := sh.HeadDim, pf.Features

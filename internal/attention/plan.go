@@ -53,6 +53,9 @@ func newPlan(sh Shape, o *Options, q []float32, k, v tensor.Store, out []float32
 	}
 	if len(p.o.Global) > 0 {
 		n := max(sh.SeqK, p.o.QOffset+sh.SeqQ)
+		for _, q := range p.o.QOffsets {
+			n = max(n, q+sh.SeqQ)
+		}
 		p.global = make([]bool, n)
 		for _, g := range p.o.Global {
 			if g < n {
@@ -64,10 +67,11 @@ func newPlan(sh Shape, o *Options, q []float32, k, v tensor.Store, out []float32
 	return p, nil
 }
 
-// keyRange is the half-open range of keys that causality and the window
-// allow for a query at position qp, clipped to [0, seqK).
-func (p *plan) keyRange(qp int) (lo, hi int) {
-	lo, hi = 0, p.sh.SeqK
+// keyRange is the half-open range of keys that causality, the window and
+// KeyLens allow for a query of sequence b at position qp, clipped to
+// [0, seqK).
+func (p *plan) keyRange(b, qp int) (lo, hi int) {
+	lo, hi = 0, p.o.keyLen(b, p.sh.SeqK)
 	if p.o.Causal {
 		hi = min(hi, qp+1)
 	}

@@ -160,8 +160,8 @@ func TestKVCacheDecodeEqualsFull(t *testing.T) {
 		}
 		checkClose(t, "decode step", got, rows(full, s[0], s[1]), 1e-5)
 	}
-	if cache.Len != S {
-		t.Fatalf("cache holds %d positions, want %d", cache.Len, S)
+	if cache.MaxLen() != S {
+		t.Fatalf("cache holds %d positions, want %d", cache.MaxLen(), S)
 	}
 	if _, err := m.Forward(e, &Input{X: rows(x, 0, 30), Batch: B, SeqQ: 30, Cache: cache, Opts: Options{Causal: true}}); err == nil {
 		t.Fatal("overfilling the cache did not fail")

@@ -115,7 +115,13 @@ func (p *plan) refRule(b, h, i, j int) (bias float64, ok bool) {
 	o := &p.o
 	sh := &p.sh
 	qp, kp := o.QOffset+i, j
+	if o.QOffsets != nil {
+		qp = o.QOffsets[b] + i
+	}
 	if o.Causal && kp > qp {
+		return 0, false
+	}
+	if o.KeyLens != nil && j >= o.KeyLens[b] {
 		return 0, false
 	}
 	if o.KeyPadding != nil && o.KeyPadding[b*sh.SeqK+j] {

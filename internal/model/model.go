@@ -53,7 +53,7 @@ func (s *State) Pos() int {
 	if len(s.Caches) == 0 {
 		return 0
 	}
-	return s.Caches[0].Len
+	return s.Caches[0].MaxLen()
 }
 
 // NewState allocates caches for batch sequences of up to maxSeq positions.
