@@ -107,7 +107,7 @@ Flags:`)
 		}
 		st.OnMaps = func(_ int, _ []attention.HeadRef, maps [][]float32) { amap = maps[0] }
 	}
-	if _, err := ld.Model.Forward(st, ids, len(ids), true); err != nil {
+	if _, err := ld.Model.Forward(st, ids, len(ids), nil, true); err != nil {
 		return fail(err)
 	}
 	fmt.Fprintf(stdout, "%d tokens, %d layers × %d heads\n", len(ids), cfg.Layers, cfg.Heads)

@@ -44,7 +44,7 @@ func RunGenerate(m model.Decoder, name string, threads, positions, prefill, reps
 		tok := 1
 		t0 := time.Now()
 		for range positions {
-			logits, err := m.Forward(st, []int{tok}, 1, true)
+			logits, err := m.Forward(st, []int{tok}, 1, nil, true)
 			if err != nil {
 				return GenerateResult{}, err
 			}
@@ -60,7 +60,7 @@ func RunGenerate(m model.Decoder, name string, threads, positions, prefill, reps
 	for range reps + 1 {
 		st := model.NewState(cfg, 1, prefill, tensor.F32)
 		t0 := time.Now()
-		if _, err := m.Forward(st, prompt, prefill, true); err != nil {
+		if _, err := m.Forward(st, prompt, prefill, nil, true); err != nil {
 			return GenerateResult{}, err
 		}
 		pre = append(pre, float64(prefill)/time.Since(t0).Seconds())

@@ -79,8 +79,11 @@ type Decoder interface {
 	Config() Config
 	// Forward feeds tokens (batch, seq) at the State's next positions and
 	// returns logits (batch, seq, vocab) — or (batch, vocab) for the last
-	// position only when lastOnly is set.
-	Forward(s *State, tokens []int, seq int, lastOnly bool) ([]float32, error)
+	// real position of each sequence when lastOnly is set. lens (batch), when
+	// non-nil, says how many of the seq tokens of each sequence are real
+	// (right padding); sequences then advance by their own lengths, and a
+	// sequence with length 0 sits the call out (its logits are meaningless).
+	Forward(s *State, tokens []int, seq int, lens []int, lastOnly bool) ([]float32, error)
 }
 
 // Source is what a family is built from: a parsed model file.

@@ -17,7 +17,7 @@ func BenchmarkDecode512(b *testing.B) {
 		st := model.NewState(cfg, 1, 512, tensor.F32)
 		tok := 1
 		for pos := 0; pos < 512; pos++ {
-			logits, err := m.Forward(st, []int{tok}, 1, true)
+			logits, err := m.Forward(st, []int{tok}, 1, nil, true)
 			if err != nil {
 				b.Fatal(err)
 			}

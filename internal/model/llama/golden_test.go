@@ -61,13 +61,13 @@ func TestGoldenLogits(t *testing.T) {
 	V := m.Config().VocabSize
 	toks := ref.Tokens[:16]
 	st := model.NewState(m.Config(), 1, 16, tensor.F32)
-	all, err := m.Forward(st, toks, 16, false)
+	all, err := m.Forward(st, toks, 16, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	st2 := model.NewState(m.Config(), 1, 16, tensor.F32)
 	for pos, tok := range toks {
-		one, err := m.Forward(st2, []int{tok}, 1, true)
+		one, err := m.Forward(st2, []int{tok}, 1, nil, true)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -77,11 +77,19 @@ func (m *Model) Config() model.Config { return m.cfg }
 
 // Forward runs tokens (batch, seq) through the model at the state's next
 // positions, as llama2.c's forward() does one token at a time.
-func (m *Model) Forward(s *model.State, tokens []int, seq int, lastOnly bool) ([]float32, error) {
+func (m *Model) Forward(s *model.State, tokens []int, seq int, lens []int, lastOnly bool) ([]float32, error) {
 	c := &m.cfg
 	B := s.Batch
 	if seq < 1 || len(tokens) != B*seq {
 		return nil, fmt.Errorf("llama: %d tokens for batch %d × seq %d", len(tokens), B, seq)
+	}
+	if lens != nil && len(lens) != B {
+		return nil, fmt.Errorf("llama: %d lengths for batch %d", len(lens), B)
+	}
+	for _, n := range lens {
+		if n < 0 || n > seq {
+			return nil, fmt.Errorf("llama: sequence length %d outside 0…%d", n, seq)
+		}
 	}
 	if len(s.Caches) != c.Layers {
 		return nil, fmt.Errorf("llama: state has %d caches for %d layers", len(s.Caches), c.Layers)
@@ -100,8 +108,8 @@ func (m *Model) Forward(s *model.State, tokens []int, seq int, lastOnly bool) ([
 		L := &m.Layers[l]
 		// Attention: norm → QKV → RoPE → attention (KV cache) → output → residual.
 		nn.RMSNorm(h, x, L.RMSAtt, c.NormEps)
-		in := &attention.Input{X: h, Batch: B, SeqQ: seq, Cache: s.Caches[l], Opts: attention.Options{Causal: true},
-			Stats: s.Stats(), MapHeads: s.MapHeads(l)}
+		in := &attention.Input{X: h, Batch: B, SeqQ: seq, SeqLens: lens, Cache: s.Caches[l],
+			Opts: attention.Options{Causal: true}, Stats: s.Stats(), MapHeads: s.MapHeads(l)}
 		a, err := L.Attn.Forward(m.eng, in)
 		if err != nil {
 			return nil, fmt.Errorf("llama: layer %d: %w", l, err)
@@ -122,10 +130,14 @@ func (m *Model) Forward(s *model.State, tokens []int, seq int, lastOnly bool) ([
 		nn.Add(x, f)
 	}
 	nn.RMSNorm(x, x, m.RMSFinal, c.NormEps)
-	if lastOnly { // keep the last position of each sequence
+	if lastOnly { // keep the last real position of each sequence
 		last := make([]float32, B*c.Dim) // (batch, dim)
 		for b := 0; b < B; b++ {
-			copy(last[b*c.Dim:(b+1)*c.Dim], x[((b+1)*seq-1)*c.Dim:])
+			p := seq - 1
+			if lens != nil {
+				p = max(lens[b]-1, 0) // a sequence sitting this step out (0) gets meaningless logits
+			}
+			copy(last[b*c.Dim:(b+1)*c.Dim], x[(b*seq+p)*c.Dim:])
 		}
 		x, n = last, B
 	}

@@ -38,7 +38,7 @@ func TestProbeAgreesWithMaps(t *testing.T) {
 	maps := map[int][][]float32{}
 	st.Capture = func(int) []attention.HeadRef { return all }
 	st.OnMaps = func(l int, _ []attention.HeadRef, mp [][]float32) { maps[l] = mp }
-	if _, err := m.Forward(st, toks, n, true); err != nil {
+	if _, err := m.Forward(st, toks, n, nil, true); err != nil {
 		t.Fatal(err)
 	}
 	if len(probe.st) != cfg.Layers || len(maps) != cfg.Layers {
