@@ -9,7 +9,29 @@ import (
 
 	"github.com/headlight/headlight/internal/attention"
 	"github.com/headlight/headlight/internal/tensor"
+	"github.com/headlight/headlight/internal/weights"
 )
+
+// HF is a Hugging Face checkpoint directory: config.json and its tensors.
+type HF struct {
+	Config  *weights.HFConfig
+	Tensors weights.Source
+}
+
+// LastRows keeps the last real row of each sequence of x (batch·seq, dim):
+// row lens[b]-1 (or seq-1 when lens is nil; a sequence of length 0 gives
+// row 0, which is meaningless). It returns (batch, dim).
+func LastRows(x []float32, dim, batch, seq int, lens []int) []float32 {
+	last := make([]float32, batch*dim) // (batch, dim)
+	for b := 0; b < batch; b++ {
+		p := seq - 1
+		if lens != nil {
+			p = max(lens[b]-1, 0)
+		}
+		copy(last[b*dim:(b+1)*dim], x[(b*seq+p)*dim:(b*seq+p+1)*dim])
+	}
+	return last
+}
 
 // Config holds the hyper-parameters shared by the families.
 type Config struct {

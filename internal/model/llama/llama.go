@@ -34,11 +34,16 @@ type Model struct {
 	eng      *attention.Engine
 }
 
-// New builds a Llama from a *weights.Llama2C.
+// New builds a Llama from a llama2.c checkpoint, a Hugging Face directory
+// or a GGUF file.
 func New(src model.Source, eng *attention.Engine) (model.Decoder, error) {
 	switch w := src.(type) {
 	case *weights.Llama2C:
 		return FromLlama2C(w, eng)
+	case *model.HF:
+		return FromHF(w.Config, w.Tensors, eng)
+	case *weights.GGUF:
+		return FromGGUF(w, eng)
 	}
 	return nil, fmt.Errorf("llama: cannot build from %T", src)
 }
@@ -131,15 +136,7 @@ func (m *Model) Forward(s *model.State, tokens []int, seq int, lens []int, lastO
 	}
 	nn.RMSNorm(x, x, m.RMSFinal, c.NormEps)
 	if lastOnly { // keep the last real position of each sequence
-		last := make([]float32, B*c.Dim) // (batch, dim)
-		for b := 0; b < B; b++ {
-			p := seq - 1
-			if lens != nil {
-				p = max(lens[b]-1, 0) // a sequence sitting this step out (0) gets meaningless logits
-			}
-			copy(last[b*c.Dim:(b+1)*c.Dim], x[(b*seq+p)*c.Dim:])
-		}
-		x, n = last, B
+		x, n = model.LastRows(x, c.Dim, B, seq, lens), B
 	}
 	logits := make([]float32, n*c.VocabSize) // (rows, vocab)
 	kernels.MatMulTransB(pool, logits, x, m.WCls, nil, n, c.VocabSize, c.Dim)

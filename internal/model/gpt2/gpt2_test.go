@@ -1,0 +1,112 @@
+package gpt2
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"testing"
+
+	"github.com/headlight/headlight/internal/attention"
+	"github.com/headlight/headlight/internal/kernels"
+	"github.com/headlight/headlight/internal/model"
+	"github.com/headlight/headlight/internal/tensor"
+	"github.com/headlight/headlight/internal/weights"
+)
+
+const dir = "../../../testdata/families/gpt2"
+
+func load(t *testing.T) *Model {
+	t.Helper()
+	hc, err := weights.LoadHFConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := weights.OpenHFDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	m, err := FromHF(hc, src, attention.NewEngine(kernels.NewPool(2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+type ref struct {
+	Inputs, Outputs map[string]struct {
+		Shape []int     `json:"shape"`
+		Data  []float64 `json:"data"`
+	}
+}
+
+// TestFixture: a right-padded batch of two sequences (9 and 6 tokens) gives
+// PyTorch's logits at every real position within 1e-4; then decoding the
+// same tokens one at a time through the cache gives the same logits.
+func TestFixture(t *testing.T) {
+	m := load(t)
+	b, err := os.ReadFile(dir + "/reference.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r ref
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	B, S, V := 2, 9, m.Config().VocabSize
+	ids := make([]int, B*S)
+	lens := make([]int, B)
+	for i, v := range r.Inputs["input_ids"].Data {
+		ids[i] = int(v)
+		if r.Inputs["attention_mask"].Data[i] != 0 {
+			lens[i/S]++
+		}
+	}
+	want := r.Outputs["logits"].Data
+	check := func(name string, got []float32, b, i int) {
+		t.Helper()
+		var worst float64
+		for v := 0; v < V; v++ {
+			worst = math.Max(worst, math.Abs(float64(got[v])-want[(b*S+i)*V+v]))
+		}
+		if worst > 1e-4 {
+			t.Errorf("%s: batch %d position %d: max abs logit error %.3g", name, b, i, worst)
+		}
+	}
+	st := model.NewState(m.Config(), B, S, tensor.F32)
+	logits, err := m.Forward(st, ids, S, lens, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for bb := 0; bb < B; bb++ {
+		for i := 0; i < lens[bb]; i++ {
+			check("batch", logits[(bb*S+i)*V:], bb, i)
+		}
+	}
+	for bb := 0; bb < B; bb++ { // alone, one token at a time
+		st := model.NewState(m.Config(), 1, S, tensor.F32)
+		for i := 0; i < lens[bb]; i++ {
+			one, err := m.Forward(st, []int{ids[bb*S+i]}, 1, nil, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check("decode", one, bb, i)
+		}
+	}
+}
+
+func TestBadCheckpoint(t *testing.T) {
+	hc, err := weights.LoadHFConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := weights.OpenHFDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	hc.VocabSize++ // the embedding no longer has this shape
+	if _, err := FromHF(hc, src, attention.NewEngine(nil)); err == nil {
+		t.Fatal("a config that disagrees with the tensors was accepted")
+	}
+}
