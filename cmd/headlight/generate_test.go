@@ -34,3 +34,27 @@ func TestGenerateErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestConvertThenGenerate: `headlight convert` writes the embedded model as
+// GGUF and `headlight generate --model FILE.gguf` prints the golden text.
+func TestConvertThenGenerate(t *testing.T) {
+	want, err := os.ReadFile("../../assets/stories260K/greedy-200.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := t.TempDir() + "/s.gguf"
+	var out, errb bytes.Buffer
+	if code := run([]string{"convert", "--out", path}, &out, &errb); code != 0 {
+		t.Fatalf("convert exit %d: %s", code, errb.String())
+	}
+	if code := run([]string{"convert", "--out", path}, &out, &errb); code == 0 {
+		t.Fatal("convert overwrote an existing file without --force")
+	}
+	out.Reset()
+	if code := run([]string{"generate", "--model", path, "--temperature", "0", "--max-tokens", "200", ""}, &out, &errb); code != 0 {
+		t.Fatalf("generate exit %d: %s", code, errb.String())
+	}
+	if out.String() != string(want)+"\n" {
+		t.Fatalf("GGUF generate printed %q", out.String())
+	}
+}

@@ -13,6 +13,7 @@ const usage = `headlight — multi-head attention you can see into
 Usage:
   headlight generate [flags] PROMPT   continue a prompt with a model (default: the embedded stories260K)
   headlight inspect [flags] TEXT      per layer × head statistics and attention maps of a text
+  headlight convert --out F.gguf      write a llama2.c checkpoint (default: the embedded model) as GGUF
   headlight bench attention [flags]   measure the fused attention kernel and the MHA block
   headlight bench generate [flags]    decode and prefill tokens/s and peak RSS of a model
   headlight version                   print the version
@@ -38,6 +39,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runGenerate(args[1:], stdout, stderr)
 	case "inspect":
 		return runInspect(args[1:], stdout, stderr)
+	case "convert":
+		return runConvert(args[1:], stdout, stderr)
 	case "bench":
 		return runBench(args[1:], stdout, stderr)
 	case "version", "--version":

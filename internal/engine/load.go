@@ -13,6 +13,7 @@ import (
 	"github.com/headlight/headlight/internal/tokenizer"
 	"github.com/headlight/headlight/internal/weights"
 
+	_ "github.com/headlight/headlight/internal/model/gpt2"  // registers "gpt2"
 	_ "github.com/headlight/headlight/internal/model/llama" // registers "llama"
 )
 
@@ -69,7 +70,10 @@ func Load(path, tokPath string, eng *attention.Engine) (*Loaded, error) {
 		return nil, fmt.Errorf("model: %w", err)
 	}
 	if fi.IsDir() {
-		return nil, fmt.Errorf("model %s: Hugging Face directories are not supported yet (issue 3); give a llama2.c .bin", path)
+		return nil, fmt.Errorf("model %s: Hugging Face directories are not supported by this command yet; give a llama2.c .bin or a .gguf", path)
+	}
+	if isGGUF(path) {
+		return loadGGUF(path, eng)
 	}
 	w, closer, err := weights.OpenLlama2C(path)
 	if err != nil {
@@ -95,4 +99,48 @@ func Load(path, tokPath string, eng *attention.Engine) (*Loaded, error) {
 		return fail(err)
 	}
 	return &Loaded{Name: filepath.Base(path), Model: m, Tokenizer: tok, closer: closer}, nil
+}
+
+// isGGUF reports whether the file starts with GGUF's magic.
+func isGGUF(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var m [4]byte
+	_, err = io.ReadFull(f, m[:])
+	return err == nil && string(m[:]) == "GGUF"
+}
+
+// loadGGUF opens a GGUF model with the tokenizer it carries.
+func loadGGUF(path string, eng *attention.Engine) (*Loaded, error) {
+	g, err := weights.OpenGGUF(path)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Loaded, error) { g.Close(); return nil, fmt.Errorf("model %s: %w", path, err) }
+	gt, err := g.Tokenizer()
+	if err != nil {
+		return fail(err)
+	}
+	if gt.Model != "llama" {
+		return fail(fmt.Errorf("tokenizer model %q is not supported yet (SentencePiece \"llama\" only)", gt.Model))
+	}
+	tok, err := tokenizer.NewSentencePiece(gt.Tokens, gt.Scores, gt.BOS, gt.EOS)
+	if err != nil {
+		return fail(err)
+	}
+	m, err := model.New(g.Architecture(), g, eng)
+	if err != nil {
+		return fail(err)
+	}
+	if m.Config().VocabSize != tok.VocabSize() {
+		return fail(fmt.Errorf("tokenizer has %d tokens, model %d", tok.VocabSize(), m.Config().VocabSize))
+	}
+	name, ok := g.GetString("general.name")
+	if !ok {
+		name = filepath.Base(path)
+	}
+	return &Loaded{Name: name, Model: m, Tokenizer: tok, closer: g}, nil
 }
