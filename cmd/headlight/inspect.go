@@ -79,7 +79,7 @@ Flags:`)
 	pool := kernels.NewPool(*threads)
 	defer pool.Close()
 	t0 := time.Now()
-	ld, err := engine.Load(*modelPath, *tokPath, attention.NewEngine(pool))
+	ld, err := engine.LoadWithProgress(*modelPath, *tokPath, attention.NewEngine(pool), stderr)
 	if err != nil {
 		return fail(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/headlight/headlight/assets"
 	"github.com/headlight/headlight/internal/attention"
 	"github.com/headlight/headlight/internal/model"
+	"github.com/headlight/headlight/internal/progress"
 	"github.com/headlight/headlight/internal/tokenizer"
 	"github.com/headlight/headlight/internal/weights"
 
@@ -48,8 +49,14 @@ func (l *Loaded) Close() error {
 
 // Load opens a model. An empty path loads the embedded default. A llama2.c
 // checkpoint (.bin) takes its tokenizer from tokPath, or else from
-// tokenizer.bin beside it.
+// tokenizer.bin beside it; a GGUF file carries its own.
 func Load(path, tokPath string, eng *attention.Engine) (*Loaded, error) {
+	return LoadWithProgress(path, tokPath, eng, nil)
+}
+
+// LoadWithProgress is Load drawing a progress bar on w (e.g. stderr) when
+// reading the tensors takes over a second.
+func LoadWithProgress(path, tokPath string, eng *attention.Engine, bar io.Writer) (*Loaded, error) {
 	if path == "" || path == DefaultModel {
 		w, err := weights.ParseLlama2C(assets.Stories260K)
 		if err != nil {
@@ -73,7 +80,7 @@ func Load(path, tokPath string, eng *attention.Engine) (*Loaded, error) {
 		return nil, fmt.Errorf("model %s: Hugging Face directories are not supported by this command yet; give a llama2.c .bin or a .gguf", path)
 	}
 	if isGGUF(path) {
-		return loadGGUF(path, eng)
+		return loadGGUF(path, eng, bar)
 	}
 	w, closer, err := weights.OpenLlama2C(path)
 	if err != nil {
@@ -114,7 +121,7 @@ func isGGUF(path string) bool {
 }
 
 // loadGGUF opens a GGUF model with the tokenizer it carries.
-func loadGGUF(path string, eng *attention.Engine) (*Loaded, error) {
+func loadGGUF(path string, eng *attention.Engine, w io.Writer) (*Loaded, error) {
 	g, err := weights.OpenGGUF(path)
 	if err != nil {
 		return nil, err
@@ -131,7 +138,9 @@ func loadGGUF(path string, eng *attention.Engine) (*Loaded, error) {
 	if err != nil {
 		return fail(err)
 	}
-	m, err := model.New(g.Architecture(), g, eng)
+	src := withProgress(g, w, "loading "+filepath.Base(path))
+	m, err := model.New(g.Architecture(), &model.GGUF{File: g, Tensors: src}, eng)
+	src.bar.Finish()
 	if err != nil {
 		return fail(err)
 	}
@@ -143,4 +152,33 @@ func loadGGUF(path string, eng *attention.Engine) (*Loaded, error) {
 		name = filepath.Base(path)
 	}
 	return &Loaded{Name: name, Model: m, Tokenizer: tok, closer: g}, nil
+}
+
+// progressSource counts the bytes of float32 tensors handed out.
+type progressSource struct {
+	weights.Source
+	bar *progress.Bar
+}
+
+func withProgress(src weights.Source, w io.Writer, label string) *progressSource {
+	var total int64
+	for _, n := range src.Names() {
+		shape, _, _ := src.Info(n)
+		total += 4 * int64(elements(shape))
+	}
+	return &progressSource{Source: src, bar: progress.New(w, label, total)}
+}
+
+func (p *progressSource) F32(name string, want ...int) ([]float32, error) {
+	x, err := p.Source.F32(name, want...)
+	p.bar.Add(4 * int64(len(x)))
+	return x, err
+}
+
+func elements(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
 }

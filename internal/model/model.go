@@ -18,6 +18,13 @@ type HF struct {
 	Tensors weights.Source
 }
 
+// GGUF is a GGUF file: its metadata, and its tensors (the file itself, or a
+// wrapper of it that reports progress).
+type GGUF struct {
+	File    *weights.GGUF
+	Tensors weights.Source
+}
+
 // LastRows keeps the last real row of each sequence of x (batch·seq, dim):
 // row lens[b]-1 (or seq-1 when lens is nil; a sequence of length 0 gives
 // row 0, which is meaningless). It returns (batch, dim).

@@ -42,8 +42,8 @@ func New(src model.Source, eng *attention.Engine) (model.Decoder, error) {
 		return FromLlama2C(w, eng)
 	case *model.HF:
 		return FromHF(w.Config, w.Tensors, eng)
-	case *weights.GGUF:
-		return FromGGUF(w, eng)
+	case *model.GGUF:
+		return FromGGUF(w.File, w.Tensors, eng)
 	}
 	return nil, fmt.Errorf("llama: cannot build from %T", src)
 }

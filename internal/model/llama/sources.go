@@ -66,10 +66,11 @@ func FromHF(hc *weights.HFConfig, src weights.Source, eng *attention.Engine) (*M
 	return fromSource(cfg, src, hfNames, attention.RoPEHalf, hc.TieWordEmbeddings, eng)
 }
 
-// FromGGUF builds a Llama from a GGUF file. llama.cpp rotates adjacent
-// pairs: its converters permute Hugging Face's q/k rows into that layout, and
-// llama2.c checkpoints are already in it.
-func FromGGUF(g *weights.GGUF, eng *attention.Engine) (*Model, error) {
+// FromGGUF builds a Llama from a GGUF file's metadata and tensors (src is
+// g itself or a wrapper of it). llama.cpp rotates adjacent pairs: its
+// converters permute Hugging Face's q/k rows into that layout, and llama2.c
+// checkpoints are already in it.
+func FromGGUF(g *weights.GGUF, src weights.Source, eng *attention.Engine) (*Model, error) {
 	if a := g.Architecture(); a != "llama" {
 		return nil, fmt.Errorf("llama: GGUF architecture is %q", a)
 	}
@@ -84,7 +85,7 @@ func FromGGUF(g *weights.GGUF, eng *attention.Engine) (*Model, error) {
 		return nil, fmt.Errorf("llama: partial rotary embeddings (%d of %d dims) are not supported", p.RopeDim, p.HeadDim)
 	}
 	_, _, hasOut := g.Info(ggufNames.output)
-	return fromSource(cfg, g, ggufNames, attention.RoPEInterleaved, !hasOut, eng)
+	return fromSource(cfg, src, ggufNames, attention.RoPEInterleaved, !hasOut, eng)
 }
 
 // fromSource loads every tensor by name with its expected shape.
