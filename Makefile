@@ -26,6 +26,7 @@ FUZZTIME ?= 10s
 fuzz fuzz-smoke:
 	$(GO) test -run '^$$' -fuzz '^FuzzAttend$$' -fuzztime $(FUZZTIME) ./internal/attention
 	$(GO) test -run '^$$' -fuzz '^FuzzParseLlama2C$$' -fuzztime $(FUZZTIME) ./internal/weights
+	$(GO) test -run '^$$' -fuzz '^FuzzParseGGUF$$' -fuzztime $(FUZZTIME) ./internal/weights
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadLlama2C$$' -fuzztime $(FUZZTIME) ./internal/tokenizer
 	$(GO) test -run '^$$' -fuzz '^FuzzEncode$$' -fuzztime $(FUZZTIME) ./internal/tokenizer
 

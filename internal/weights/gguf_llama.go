@@ -130,14 +130,14 @@ func (g *GGUF) LlamaParams() (GGUFLlamaParams, error) {
 	v, hasV := g.GetInt("llama.attention.value_length")
 	switch {
 	case p.KVHeads > p.Heads || p.Heads%p.KVHeads != 0:
-		err = fmt.Errorf("head_count_kv %d does not divide head_count %d", p.KVHeads, p.Heads)
+		err = fmt.Errorf("attention.head_count_kv %d does not divide attention.head_count %d", p.KVHeads, p.Heads)
 	case hasV && v != int64(p.HeadDim):
-		err = fmt.Errorf("value_length %d differs from key_length %d", v, p.HeadDim)
+		err = fmt.Errorf("attention.value_length %d differs from the head size %d", v, p.HeadDim)
 	case p.RopeDim > p.HeadDim || p.RopeDim%2 != 0:
 		err = fmt.Errorf("rope.dimension_count %d is odd or exceeds the head size %d", p.RopeDim, p.HeadDim)
 	}
 	if err != nil {
-		return GGUFLlamaParams{}, fmt.Errorf("%w: gguf: llama.attention.%v", ErrMalformed, err)
+		return GGUFLlamaParams{}, fmt.Errorf("%w: gguf: llama.%v", ErrMalformed, err)
 	}
 	return p, nil
 }

@@ -141,6 +141,10 @@ func (g *GGUF) parse(r *ggufReader) error {
 		if r.err != nil {
 			break
 		}
+		if key == "" {
+			r.fail("metadata entry %d has an empty key", i)
+			break
+		}
 		if _, dup := g.kvIndex[key]; dup {
 			r.fail("duplicate metadata key %q", key)
 			break
@@ -296,6 +300,7 @@ func (g *GGUF) readTensorInfo(r *ggufReader, i int) {
 	nd := r.u32("n_dims of " + name)
 	if r.err == nil && (nd == 0 || nd > ggufMaxDims) {
 		r.fail("tensor %q has %d dimensions, want 1..%d", name, nd, ggufMaxDims)
+		return
 	}
 	var ne [ggufMaxDims]uint64
 	for j := range int(nd) {
@@ -334,7 +339,9 @@ func (g *GGUF) readTensorInfo(r *ggufReader, i int) {
 	case int64(ne[0])%layout.blockSize != 0:
 		r.fail("tensor %q: row length ne[0] = %d is not a multiple of the %s block size %d",
 			name, ne[0], layout.name, layout.blockSize)
-	case off > math.MaxInt64 || off%uint64(g.alignment) != 0:
+	case off > math.MaxInt64:
+		r.fail("tensor %q: offset %d is past any file", name, off)
+	case off%uint64(g.alignment) != 0:
 		r.fail("tensor %q: offset %d is not a multiple of the alignment %d", name, off, g.alignment)
 	}
 	size, ovf := mulCheck(elems/layout.blockSize, layout.typeSize, false)
