@@ -16,7 +16,7 @@ import (
 
 	"github.com/headlight/headlight/internal/attention"
 	"github.com/headlight/headlight/internal/model"
-	"github.com/headlight/headlight/internal/model/bert"
+	"github.com/headlight/headlight/internal/nn"
 	"github.com/headlight/headlight/internal/weights"
 )
 
@@ -173,7 +173,7 @@ func FromHF(hc *weights.HFConfig, src weights.Source, eng *attention.Engine) (*M
 	if err != nil {
 		return nil, err
 	}
-	act, err := bert.Activation(cfg.Activation)
+	act, err := nn.Activation(cfg.Activation)
 	if err != nil {
 		return nil, fmt.Errorf("%w: activation_function: %v", ErrConfig, err)
 	}

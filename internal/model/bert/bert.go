@@ -15,6 +15,7 @@ import (
 
 	"github.com/headlight/headlight/internal/attention"
 	"github.com/headlight/headlight/internal/model"
+	"github.com/headlight/headlight/internal/nn"
 	"github.com/headlight/headlight/internal/weights"
 )
 
@@ -156,7 +157,7 @@ func FromHF(hc *weights.HFConfig, src weights.Source, eng *attention.Engine) (*M
 	if err != nil {
 		return nil, err
 	}
-	act, err := Activation(actName)
+	act, err := nn.Activation(actName)
 	if err != nil {
 		return nil, fmt.Errorf("%w: hidden_act: %v", ErrConfig, err)
 	}

@@ -1,10 +1,8 @@
-package bert
+package nn
 
 import (
 	"fmt"
 	"math"
-
-	"github.com/headlight/headlight/internal/nn"
 )
 
 // GELUErf applies the exact GELU in place: 0.5·x·(1 + erf(x/√2)), Hugging
@@ -16,8 +14,8 @@ func GELUErf(x []float32) {
 	}
 }
 
-// relu applies max(x, 0) in place.
-func relu(x []float32) {
+// ReLU applies max(x, 0) in place.
+func ReLU(x []float32) {
 	for i, v := range x {
 		x[i] = max(v, 0)
 	}
@@ -31,9 +29,9 @@ func Activation(name string) (func([]float32), error) {
 	case "gelu":
 		return GELUErf, nil
 	case "gelu_new", "gelu_pytorch_tanh":
-		return nn.GELU, nil
+		return GELU, nil
 	case "relu":
-		return relu, nil
+		return ReLU, nil
 	}
 	return nil, fmt.Errorf("activation %q is not supported (gelu, gelu_new, gelu_pytorch_tanh, relu)", name)
 }
