@@ -22,13 +22,16 @@ race:
 	$(GO) test -count=1 -race -short ./internal/kernels ./internal/attention ./internal/engine ./internal/model/...
 
 # A few seconds of coverage-guided fuzzing per target (longer: make fuzz FUZZTIME=5m).
-FUZZTIME ?= 10s
+FUZZTIME ?= 5s
 fuzz fuzz-smoke:
 	$(GO) test -run '^$$' -fuzz '^FuzzAttend$$' -fuzztime $(FUZZTIME) ./internal/attention
 	$(GO) test -run '^$$' -fuzz '^FuzzParseLlama2C$$' -fuzztime $(FUZZTIME) ./internal/weights
 	$(GO) test -run '^$$' -fuzz '^FuzzParseGGUF$$' -fuzztime $(FUZZTIME) ./internal/weights
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadLlama2C$$' -fuzztime $(FUZZTIME) ./internal/tokenizer
 	$(GO) test -run '^$$' -fuzz '^FuzzEncode$$' -fuzztime $(FUZZTIME) ./internal/tokenizer
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSafetensors$$' -fuzztime $(FUZZTIME) ./internal/weights
+	$(GO) test -run '^$$' -fuzz '^FuzzBPERoundTrip$$' -fuzztime $(FUZZTIME) ./internal/tokenizer
+	$(GO) test -run '^$$' -fuzz '^FuzzLoadHFTokenizerJSON$$' -fuzztime $(FUZZTIME) ./internal/tokenizer
 
 # Benchmarks are not part of the test run: they take minutes.
 bench:

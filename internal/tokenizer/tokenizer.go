@@ -1,10 +1,15 @@
 // Package tokenizer turns text into token ids and back.
 //
-// The one implementation today is SentencePiece, the SentencePiece-BPE
-// tokenizer with byte fallback in llama2.c's format (tokenizer.bin), used by
-// the embedded default model. Its encoding is exactly llama2.c's encode() in
-// run.c and its decoding exactly decode() and safe_printf(), so that
-// `headlight generate` prints byte for byte what run.c prints.
+// Three implementations:
+//   - SentencePiece: SentencePiece-BPE with byte fallback in llama2.c's format
+//     (tokenizer.bin) or from GGUF metadata, used by the embedded default
+//     model. Its encoding is exactly llama2.c's encode() in run.c and its
+//     decoding exactly decode() and safe_printf(), so that `headlight
+//     generate` prints byte for byte what run.c prints.
+//   - BPE: GPT-2's byte-level BPE (encoder.json + vocab.bpe, or a Hugging
+//     Face tokenizer.json), checked against the npm gpt-3-encoder package.
+//   - WordPiece: BERT's (tokenizer.json), checked against Hugging Face's
+//     JavaScript tokenizers and a Go port.
 package tokenizer
 
 // Token is one token of an encoded text with its byte span in the input (for
