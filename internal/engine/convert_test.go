@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/headlight/headlight/assets"
@@ -71,3 +72,38 @@ func TestGGUFGolden(t *testing.T) {
 		t.Errorf("GGUF tokenizer encodes %v, llama2.c tokenizer %v", ids, emb.Tokenizer.Encode("Once upon a time", true, false))
 	}
 }
+
+// TestLoadHFDir: a Hugging Face directory loads by its model_type with its
+// tokenizer; a tokenizer bigger than the model's vocabulary is refused, and
+// so is a directory without a tokenizer.
+func TestLoadHFDir(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"config.json", "model.safetensors"} {
+		b, err := os.ReadFile(filepath.Join("../../testdata/families/gpt2", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eng := attention.NewEngine(kernels.NewPool(1))
+	if _, err := Load(dir, "", eng); err == nil {
+		t.Fatal("a directory without a tokenizer loaded")
+	}
+	// GPT-2's real vocabulary (50,257 tokens) does not fit the 101-token test model.
+	for _, f := range []string{"encoder.json", "vocab.bpe"} {
+		b, err := os.ReadFile(filepath.Join("../../testdata/tokenizer/gpt2", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := map[string]string{"encoder.json": "vocab.json", "vocab.bpe": "merges.txt"}[f]
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Load(dir, "", eng); err == nil || !strings.Contains(err.Error(), "do not belong together") {
+		t.Fatalf("mismatched tokenizer: %v", err)
+	}
+}
+

@@ -77,7 +77,7 @@ func LoadWithProgress(path, tokPath string, eng *attention.Engine, bar io.Writer
 		return nil, fmt.Errorf("model: %w", err)
 	}
 	if fi.IsDir() {
-		return nil, fmt.Errorf("model %s: Hugging Face directories are not supported by this command yet; give a llama2.c .bin or a .gguf", path)
+		return loadHF(path, eng, bar)
 	}
 	if isGGUF(path) {
 		return loadGGUF(path, eng, bar)
@@ -181,4 +181,63 @@ func elements(shape []int) int {
 		n *= d
 	}
 	return n
+}
+
+// loadHF opens a Hugging Face directory: config.json, model.safetensors (or
+// its shards) and tokenizer.json (or GPT-2's vocab.json + merges.txt).
+func loadHF(dir string, eng *attention.Engine, bar io.Writer) (*Loaded, error) {
+	hc, err := weights.LoadHFConfig(dir)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", dir, err)
+	}
+	switch hc.ModelType {
+	case "bert", "bart":
+		return nil, fmt.Errorf("model %s: %q is not a decoder-only language model (use it with headlight embed)", dir, hc.ModelType)
+	}
+	tok, err := LoadHFTokenizer(dir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := weights.OpenHFDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", dir, err)
+	}
+	src := withProgress(st, bar, "loading "+filepath.Base(dir))
+	m, err := model.New(hc.ModelType, &model.HF{Config: hc, Tensors: src}, eng)
+	src.bar.Finish()
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("model %s: %w", dir, err)
+	}
+	if tv, mv := tok.VocabSize(), m.Config().VocabSize; tv > mv {
+		st.Close()
+		return nil, fmt.Errorf("model %s: tokenizer has %d tokens but the model only %d: they do not belong together", dir, tv, mv)
+	}
+	return &Loaded{Name: filepath.Base(dir), Model: m, Tokenizer: tok, closer: st}, nil
+}
+
+// LoadHFTokenizer reads dir/tokenizer.json, or else GPT-2's vocab.json and
+// merges.txt.
+func LoadHFTokenizer(dir string) (tokenizer.Tokenizer, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "tokenizer.json"))
+	if err == nil {
+		t, err := tokenizer.LoadHFTokenizerJSON(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s/tokenizer.json: %w", dir, err)
+		}
+		return t, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	enc, err1 := os.ReadFile(filepath.Join(dir, "vocab.json"))
+	merges, err2 := os.ReadFile(filepath.Join(dir, "merges.txt"))
+	if err1 != nil || err2 != nil {
+		return nil, fmt.Errorf("model %s: no tokenizer.json (nor vocab.json + merges.txt)", dir)
+	}
+	t, err := tokenizer.LoadGPT2(enc, merges)
+	if err != nil {
+		return nil, fmt.Errorf("%s/vocab.json: %w", dir, err)
+	}
+	return t, nil
 }
