@@ -106,4 +106,3 @@ func TestLoadHFDir(t *testing.T) {
 		t.Fatalf("mismatched tokenizer: %v", err)
 	}
 }
-
