@@ -12,6 +12,7 @@ const usage = `headlight — multi-head attention you can see into
 
 Usage:
   headlight generate [flags] PROMPT   continue a prompt with a model (default: the embedded stories260K)
+  headlight embed --model DIR TEXT... sentence embeddings from a BERT-style encoder
   headlight inspect [flags] TEXT      per layer × head statistics and attention maps of a text
   headlight convert --out F.gguf      write a llama2.c checkpoint (default: the embedded model) as GGUF
   headlight bench attention [flags]   measure the fused attention kernel and the MHA block
@@ -37,6 +38,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "generate":
 		return runGenerate(args[1:], stdout, stderr)
+	case "embed":
+		return runEmbed(args[1:], stdout, stderr)
 	case "inspect":
 		return runInspect(args[1:], stdout, stderr)
 	case "convert":

@@ -2,11 +2,15 @@ package engine
 
 import (
 	"fmt"
+	"io"
 	"math"
+	"path/filepath"
 	"sort"
 
+	"github.com/headlight/headlight/internal/attention"
 	"github.com/headlight/headlight/internal/model/bert"
 	"github.com/headlight/headlight/internal/tokenizer"
+	"github.com/headlight/headlight/internal/weights"
 )
 
 // embedBatch is the number of texts encoded together. Texts are sorted by
@@ -103,4 +107,47 @@ func MeanPool(hidden []float32, batch, seq, dim int, lens []int, normalize bool)
 		out[b] = v
 	}
 	return out
+}
+
+// Embedder is an encoder model with its tokenizer.
+type Embedder struct {
+	Name      string
+	Model     *bert.Model
+	Tokenizer tokenizer.Tokenizer
+	closer    interface{ Close() error }
+}
+
+// Close releases the model's files.
+func (e *Embedder) Close() error { return e.closer.Close() }
+
+// LoadEmbedder opens a Hugging Face BERT-style directory (config.json,
+// model.safetensors, tokenizer.json) for sentence embeddings.
+func LoadEmbedder(dir string, eng *attention.Engine, bar io.Writer) (*Embedder, error) {
+	hc, err := weights.LoadHFConfig(dir)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", dir, err)
+	}
+	if hc.ModelType != "bert" {
+		return nil, fmt.Errorf("model %s: model_type %q is not an encoder for embeddings (bert)", dir, hc.ModelType)
+	}
+	tok, err := LoadHFTokenizer(dir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := weights.OpenHFDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", dir, err)
+	}
+	src := withProgress(st, bar, "loading "+filepath.Base(dir))
+	m, err := bert.FromHF(hc, src, eng)
+	src.bar.Finish()
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("model %s: %w", dir, err)
+	}
+	if tok.VocabSize() > m.Config().VocabSize {
+		st.Close()
+		return nil, fmt.Errorf("model %s: tokenizer has %d tokens but the model only %d: they do not belong together", dir, tok.VocabSize(), m.Config().VocabSize)
+	}
+	return &Embedder{Name: filepath.Base(dir), Model: m, Tokenizer: tok, closer: st}, nil
 }
