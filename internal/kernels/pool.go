@@ -39,8 +39,14 @@ func NewPool(threads int) *Pool {
 	return p
 }
 
-// Threads is the number of workers, including the caller of Run.
-func (p *Pool) Threads() int { return p.threads }
+// Threads is the number of workers, including the caller of Run. A nil
+// *Pool runs everything on the caller, so its Threads is 1.
+func (p *Pool) Threads() int {
+	if p == nil {
+		return 1
+	}
+	return p.threads
+}
 
 func (p *Pool) worker(w int) {
 	for j := range p.jobs {
@@ -63,6 +69,13 @@ func (j *job) drain(w int) {
 // have returned. Each call happens exactly once; which worker runs which i is
 // not fixed, so fn must write only to places that depend on i (or to
 // per-worker scratch) for results to be deterministic.
+//
+// fn may itself call Run on the same pool (nested parallelism). This cannot
+// deadlock: the job is only offered to idle helpers (a full queue is skipped,
+// not waited on), the caller runs every index nobody else has claimed, and an
+// index claimed by another goroutine is already running there; it can only be
+// waiting on a Run started inside it, later than this one, so waits never form
+// a cycle. A nested Run numbers its own workers from 0 again.
 func (p *Pool) Run(n int, fn func(worker, i int)) {
 	if n <= 0 {
 		return
@@ -90,7 +103,11 @@ func (p *Pool) Run(n int, fn func(worker, i int)) {
 }
 
 // Close stops the pool's goroutines. Run must not be called after Close.
+// Closing twice, or closing a nil *Pool, does nothing.
 func (p *Pool) Close() {
+	if p == nil {
+		return
+	}
 	p.once.Do(func() { close(p.jobs) })
 }
 

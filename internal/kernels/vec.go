@@ -5,24 +5,26 @@ package kernels
 //	for i := range x { s += x[i] * y[i] }
 //
 // It panics if the lengths differ. The sum is accumulated in four float32
-// lanes (i mod 4) that are added in a fixed order, so results are
-// deterministic for a given length.
+// lanes: lane i%4 takes x[i]*y[i] for i < len(x)&^3 and lane 0 takes the last
+// len(x)%4 products; the lanes are then added as (s0+s1)+(s2+s3). Results are
+// therefore deterministic for a given length but are not the left-to-right
+// float32 sum.
 func Dot(x, y []float32) float32 {
 	if len(x) != len(y) {
 		panic("kernels.Dot: length mismatch")
 	}
 	var s0, s1, s2, s3 float32
-	n := len(x)
+	y = y[:len(x)]
 	i := 0
-	for ; i+4 <= n; i += 4 {
-		xs := x[i : i+4 : i+4]
-		ys := y[i : i+4 : i+4]
-		s0 += xs[0] * ys[0]
-		s1 += xs[1] * ys[1]
-		s2 += xs[2] * ys[2]
-		s3 += xs[3] * ys[3]
+	// i < len(x)-3 (not i+4 <= len(x)) lets the compiler drop the bounds
+	// checks in this loop.
+	for ; i < len(x)-3; i += 4 {
+		s0 += x[i] * y[i]
+		s1 += x[i+1] * y[i+1]
+		s2 += x[i+2] * y[i+2]
+		s3 += x[i+3] * y[i+3]
 	}
-	for ; i < n; i++ {
+	for ; i < len(x); i++ {
 		s0 += x[i] * y[i]
 	}
 	return (s0 + s1) + (s2 + s3)
