@@ -11,6 +11,7 @@ import (
 const usage = `headlight — multi-head attention you can see into
 
 Usage:
+  headlight serve [flags]             serve the models over HTTP (OpenAI-style API, attention stats, metrics)
   headlight generate [flags] PROMPT   continue a prompt with a model (default: the embedded stories260K)
   headlight embed --model DIR TEXT... sentence embeddings from a BERT-style encoder
   headlight inspect [flags] TEXT      per layer × head statistics and attention maps of a text
@@ -36,6 +37,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	switch args[0] {
+	case "serve":
+		return runServe(args[1:], stdout, stderr)
 	case "generate":
 		return runGenerate(args[1:], stdout, stderr)
 	case "embed":

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/headlight/headlight/internal/attention"
+	"github.com/headlight/headlight/internal/engine"
+	"github.com/headlight/headlight/internal/kernels"
+	"github.com/headlight/headlight/internal/serve"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// runServe is `headlight serve`: it serves until SIGINT or SIGTERM, then
+// drains in-flight requests.
+func runServe(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return serveMain(ctx, args, stdout, stderr, nil)
+}
+
+// modelFlags collects repeated --model name=PATH values.
+type modelFlags []string
+
+func (m *modelFlags) String() string     { return strings.Join(*m, ",") }
+func (m *modelFlags) Set(v string) error { *m = append(*m, v); return nil }
+
+// byteSize is a flag holding a size in bytes: 1GiB, 512MiB, 2GB, 1e9, 4096.
+type byteSize int64
+
+func (b *byteSize) String() string { return strconv.FormatInt(int64(*b), 10) }
+
+func (b *byteSize) Set(v string) error {
+	s := strings.TrimSpace(v)
+	mult := 1.0
+	for _, u := range []struct {
+		suffix string
+		m      float64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.m
+			break
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(f > 0) || f*mult > 1<<62 {
+		return fmt.Errorf("size %q: want a positive number of bytes with an optional unit (KiB, MiB, GiB, KB, MB, GB)", v)
+	}
+	*b = byteSize(f * mult)
+	return nil
+}
+
+// envName is the environment variable that sets flag name.
+func envName(name string) string {
+	return "HEADLIGHT_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// serveMain parses args (and HEADLIGHT_* variables), loads the models and
+// serves until ctx is cancelled. onListen, when set, receives the bound
+// address (tests listen on port 0).
+func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer, onListen func(addr string)) int {
+	def := serve.Defaults()
+	fs := flag.NewFlagSet("headlight serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "`host:port` to listen on")
+	var models modelFlags
+	fs.Var(&models, "model", "a model to serve as `name=PATH` (llama2.c .bin with tokenizer.bin beside it; PATH "+engine.DefaultModel+" or empty: the embedded model); repeatable, the first is the default; in the variable, comma-separated (default: the embedded "+engine.DefaultModel+")")
+	maxBatch := fs.Int("max-batch", def.MaxBatch, "most requests in one batch")
+	maxBatchTokens := fs.Int("max-batch-tokens", def.MaxBatchTokens, "most padded prefill tokens in one batch (requests × longest prompt); a longer prompt gets 413")
+	maxQueueWait := fs.Duration("max-queue-wait", def.MaxQueueWait, "longest a request waits for its batch to fill")
+	maxQueue := fs.Int("max-queue", def.MaxQueue, "queued requests per model before 429 (with Retry-After)")
+	maxSeqLen := fs.Int("max-seq-len", 0, "longest prompt + completion in tokens (0: each model's context); a longer prompt gets 413, prompt + max_tokens over it 422")
+	maxTokensCap := fs.Int("max-tokens-cap", def.MaxTokensCap, "largest max_tokens accepted (over it: 422)")
+	budget := byteSize(def.MemoryBudget)
+	fs.Var(&budget, "memory-budget", "memory (a `size` such as 1GiB, 512MiB, 2GB) for weights + KV caches + activations; a request that can never fit gets 413, batches wait for room (default 1GiB)")
+	sample := fs.Float64("head-stats-sample", def.HeadStatsSample, "fraction of requests whose per-head entropy and output norm are recorded in /metrics (NaN/Inf are always counted)")
+	threads := fs.Int("threads", 0, "worker threads for the kernels (0 = GOMAXPROCS)")
+	shutdown := fs.Duration("shutdown-timeout", def.ShutdownTimeout, "how long SIGINT/SIGTERM waits for in-flight requests before cancelling them")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error (JSON logs on stderr; request text is never logged)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: headlight serve [flags]
+
+Serves the models over HTTP: POST /v1/completions (OpenAI-compatible, with
+"stream": true for server-sent events), GET /v1/models, POST /v1/attention
+(tokens, per layer × head statistics and attention maps of a text),
+GET /healthz, GET /readyz (200 after the warm-up pass) and GET /metrics
+(Prometheus). SIGINT or SIGTERM stops accepting requests and drains the
+ones in flight.
+
+Every flag can also be set by an environment variable, shown in brackets;
+a flag on the command line wins over the variable.
+
+Flags:
+`)
+		fs.VisitAll(func(f *flag.Flag) {
+			name, usage := flag.UnquoteUsage(f)
+			fmt.Fprintf(stderr, "  --%s %s\n    \t%s", f.Name, name, usage)
+			if f.DefValue != "" && f.DefValue != "0" && f.Name != "model" && f.Name != "memory-budget" {
+				fmt.Fprintf(stderr, " (default %s)", f.DefValue)
+			}
+			fmt.Fprintf(stderr, " [$%s]\n", envName(f.Name))
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "headlight serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if err := applyEnv(fs); err != nil {
+		fmt.Fprintln(stderr, "headlight serve:", err)
+		return 2
+	}
+	level := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
+	lv, ok := level[*logLevel]
+	if !ok {
+		fmt.Fprintf(stderr, "headlight serve: unknown log level %q\n", *logLevel)
+		return 2
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lv}))
+	fail := func(err error) int { fmt.Fprintln(stderr, "headlight serve:", err); return 1 }
+
+	pool := kernels.NewPool(*threads)
+	defer pool.Close()
+	eng := attention.NewEngine(pool)
+	if len(models) == 0 {
+		models = modelFlags{engine.DefaultModel + "="}
+	}
+	var loaded []*engine.Loaded
+	defer func() {
+		for _, ld := range loaded {
+			ld.Close()
+		}
+	}()
+	for _, spec := range models {
+		name, path, hasName := strings.Cut(spec, "=")
+		if !hasName {
+			name, path = "", spec
+		}
+		t0 := time.Now()
+		ld, err := engine.Load(path, "", eng)
+		if err != nil {
+			return fail(fmt.Errorf("model %q: %w", spec, err))
+		}
+		if name != "" {
+			ld.Name = name
+		}
+		loaded = append(loaded, ld)
+		cfg := ld.Model.Config()
+		log.Info("model loaded", "model", ld.Name, "family", cfg.Family, "layers", cfg.Layers, "heads", cfg.Heads,
+			"kv_heads", cfg.KVHeads, "context", cfg.MaxSeq, "load_s", time.Since(t0).Seconds())
+	}
+	opts := serve.Options{MaxBatch: *maxBatch, MaxBatchTokens: *maxBatchTokens, MaxQueueWait: *maxQueueWait,
+		MaxQueue: *maxQueue, MaxSeqLen: *maxSeqLen, MaxTokensCap: *maxTokensCap, MemoryBudget: int64(budget),
+		HeadStatsSample: *sample, ShutdownTimeout: *shutdown, Version: version, Logger: log}
+	srv, err := serve.New(opts, loaded, prometheus.NewRegistry())
+	if err != nil {
+		return fail(err)
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		srv.Close()
+		return fail(err)
+	}
+	bound := ln.Addr().String()
+	fmt.Fprintf(stdout, "headlight serve: listening on http://%s\n", bound)
+	log.Info("listening", "addr", bound)
+	if onListen != nil {
+		onListen(bound)
+	}
+	if err := srv.Serve(ctx, ln); err != nil {
+		return fail(err)
+	}
+	log.Info("stopped")
+	return 0
+}
+
+// applyEnv sets every flag not given on the command line from its
+// HEADLIGHT_* variable, if set and not empty (--model's variable is
+// comma-separated).
+func applyEnv(fs *flag.FlagSet) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		v, ok := os.LookupEnv(envName(f.Name))
+		if !ok || v == "" || given[f.Name] || err != nil {
+			return
+		}
+		vals := []string{v}
+		if f.Name == "model" {
+			vals = strings.Split(v, ",")
+		}
+		for _, x := range vals {
+			if e := fs.Set(f.Name, strings.TrimSpace(x)); e != nil {
+				err = fmt.Errorf("$%s: %w", envName(f.Name), e)
+				return
+			}
+		}
+	})
+	return err
+}

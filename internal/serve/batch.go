@@ -1,0 +1,134 @@
+package serve
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/headlight/headlight/internal/model"
+	"github.com/headlight/headlight/internal/tensor"
+)
+
+// runGenerate runs a batch of generation jobs to completion, as
+// engine.GenerateBatch does (right-padded prefill with per-sequence
+// lengths, then one decode step per token with finished sequences sitting
+// out), with the head probe attached and each job checked between steps
+// for cancellation and for NaN/Inf in its attention. Every job gets its
+// tokens and exactly one last event.
+func (w *worker) runGenerate(jobs []*job) {
+	B := len(jobs)
+	P, capacity := batchShape(jobs)
+	start := time.Now()
+	w.mm.BatchSize.Observe(float64(B))
+	w.mm.Running.Add(float64(B))
+
+	done := make([]bool, B)
+	count := make([]int, B)      // tokens generated per job
+	last := make([]time.Time, B) // when each job's previous token went out
+	sampled := make([]bool, B)   // (batch) head statistics recorded
+	lens := make([]int, B)       // (batch) real tokens of this call
+	tokens := make([]int, B*P)   // (batch, P) right-padded prompts
+	samplers := make([]*sampler, B)
+	active := B
+	finish := func(b int, ev event) {
+		done[b] = true
+		active--
+		w.mm.Running.Dec()
+		j := jobs[b]
+		if !j.warm {
+			w.mm.SeqLen.Observe(float64(len(j.prompt) + count[b]))
+		}
+		j.events <- ev
+	}
+	defer func() {
+		// A panic in model code fails this batch, not the server.
+		if r := recover(); r != nil {
+			w.log.Error("batch panicked", "model", w.name, "panic", fmt.Sprint(r))
+			for b := range jobs {
+				if !done[b] {
+					finish(b, event{err: newError(http.StatusInternalServerError, "internal_error", "internal error in model %q", w.name)})
+				}
+			}
+		}
+	}()
+
+	for b, j := range jobs {
+		samplers[b] = newSampler(j.sampling)
+		copy(tokens[b*P:], j.prompt)
+		lens[b] = len(j.prompt)
+		sampled[b] = j.sampled
+		if !j.warm {
+			w.mm.QueueWait.Observe(start.Sub(j.enqueued).Seconds())
+			w.mm.PromptTokens.Add(float64(len(j.prompt)))
+		}
+	}
+	// One spare row: a finished sequence still has a (masked) row written
+	// while the others decode.
+	st := model.NewState(w.cfg, B, capacity+1, tensor.F32)
+	st.Probe = w.probe
+	w.probe.Begin(B, lens, sampled)
+	logits, err := w.ld.Model.Forward(st, tokens, P, lens, true) // (batch, vocab)
+	w.mm.Prefill.Observe(time.Since(start).Seconds())
+	V := w.cfg.VocabSize
+	step := make([]int, B) // (batch) the next token of each sequence
+	for {
+		if err != nil {
+			w.log.Error("forward failed", "model", w.name, "err", err)
+			for b := range jobs {
+				if !done[b] {
+					finish(b, event{err: newError(http.StatusInternalServerError, "internal_error", "model %q failed: %v", w.name, err)})
+				}
+			}
+			return
+		}
+		for b, j := range jobs {
+			if done[b] {
+				lens[b] = 0
+				continue
+			}
+			lens[b] = 0
+			if bad := w.probe.NonFinite(b); bad.Count > 0 {
+				finish(b, event{err: nanError(w.name, bad.Count, bad.Layer, bad.Head)})
+				continue
+			}
+			if err := j.ctx.Err(); err != nil {
+				finish(b, event{err: err})
+				continue
+			}
+			next := samplers[b].next(logits[b*V : (b+1)*V])
+			if slices.Contains(j.stop, next) {
+				finish(b, event{finish: "stop"})
+				continue
+			}
+			count[b]++
+			now := time.Now()
+			if !j.warm {
+				if count[b] == 1 {
+					w.mm.TimeToFirst.Observe(now.Sub(j.arrived).Seconds())
+				} else {
+					w.mm.TimePerToken.Observe(now.Sub(last[b]).Seconds())
+				}
+				w.mm.GeneratedTokens.Inc()
+			}
+			last[b] = now
+			j.events <- event{token: next}
+			if count[b] == j.maxTokens {
+				finish(b, event{finish: "length"})
+				continue
+			}
+			step[b], lens[b] = next, 1
+		}
+		if active == 0 {
+			return
+		}
+		w.probe.Begin(B, lens, sampled)
+		logits, err = w.ld.Model.Forward(st, step, 1, lens, true)
+	}
+}
+
+// nanError is the 500 of a request whose attention produced NaN or Inf.
+func nanError(model string, n int64, layer, head int) *apiError {
+	return newError(http.StatusInternalServerError, "nan_in_attention",
+		"model %q produced %d NaN/Inf attention values (first at layer %d, head %d); the request was stopped", model, n, layer, head)
+}

@@ -1,0 +1,64 @@
+// Package serve is Headlight's inference server: an OpenAI-compatible HTTP
+// API over the loaded models, a batching scheduler per model with admission
+// control, the explainability endpoint /v1/attention, and Prometheus
+// metrics that include every attention head's statistics.
+//
+// # API (JSON; errors are {"error": {"message", "type", "code"}})
+//
+//	POST /v1/completions  {model, prompt (string), max_tokens (default 16), temperature (default 1),
+//	                       top_p, top_k (extension), seed, stop (string or ≤ 4 strings), stream,
+//	                       stream_options.include_usage}
+//	    → {id, object "text_completion", created, model,
+//	       choices [{text, index, logprobs null, finish_reason "stop"|"length"}],
+//	       usage {prompt_tokens, completion_tokens, total_tokens}}
+//	    With "stream": true, server-sent events: "data: {chunk}\n\n" per piece of
+//	    text (the same object with finish_reason null), a last chunk with the
+//	    finish reason, a usage chunk if asked, then "data: [DONE]".
+//	GET  /v1/models       → {object "list", data [{id, object "model", created, owned_by, family,
+//	                         layers, heads, kv_heads, max_seq_len}]}
+//	POST /v1/attention    {model, text, maps [{layer, head}]}
+//	    → {object "attention", model, tokens [{id, piece, text, start, end}], layers, heads,
+//	       stats [layer][head] {entropy, max_weight, output_norm}, maps [{layer, head, weights [i][j]}]}
+//	GET  /healthz         200 while the process runs
+//	GET  /readyz          200 once the warm-up pass is done, 503 before and while shutting down
+//	GET  /metrics         Prometheus text format
+//
+// A request that names no model goes to the first one. Prompts are encoded
+// with BOS in front; generation stops at BOS or EOS ("stop"), at a stop
+// string ("stop"; the text ends before it) or after max_tokens ("length").
+//
+// Statuses: 400 malformed JSON or parameter (code invalid_json,
+// invalid_parameter), 404 unknown model or route, 413 prompt over the max
+// sequence length (max_seq_len), over --max-batch-tokens (max_batch_tokens)
+// or a request whose memory estimate can never fit the budget
+// (memory_budget), 422 max_tokens over --max-tokens-cap (max_tokens_cap)
+// or prompt + max_tokens over the max sequence length
+// (context_length_exceeded), 429 queue full with Retry-After (queue_full),
+// 503 warming up or shutting down, 500 NaN/Inf in the request's attention
+// (nan_in_attention, naming the first layer and head). A streamed request
+// gets its status with the first chunk, so a failure in prefill still has
+// its own status; a failure after that arrives as a last "data: {error}"
+// event. A client that goes away cancels its sequence at the next decode
+// step (recorded with code 499).
+//
+// # Scheduling
+//
+// Each model has one worker goroutine (scheduler.go). Its queue is bounded
+// by --max-queue. A batch is the oldest queued request plus the generation
+// requests whose prompt lengths are closest to it, up to --max-batch
+// requests and --max-batch-tokens padded prefill tokens (requests × longest
+// prompt); the worker waits up to --max-queue-wait after the oldest arrived
+// for the batch to fill. Before it runs, a batch reserves its memory
+// estimate (KV cache layers·2·kvHeads·headDim·positions·4 bytes per
+// sequence plus prefill activations, see memory.go) from the budget shared
+// by all models, after the weights; if other batches hold the memory it
+// waits. A batch runs on model.Decoder.Forward directly (batch.go):
+// right-padded prefill with per-sequence lengths, then one decode step per
+// token in which finished or cancelled sequences sit out, with the
+// telemetry head probe attached. Batches are static: requests arriving
+// while a batch runs queue for the next one. Attention requests run alone.
+//
+// Shutdown (Serve's context ends): /readyz and new requests get 503,
+// in-flight requests finish (up to Options.ShutdownTimeout, then they are
+// cancelled), then the workers stop.
+package serve

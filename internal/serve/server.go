@@ -1,0 +1,316 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/headlight/headlight/internal/engine"
+	"github.com/headlight/headlight/internal/telemetry"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Options are the server's limits and knobs (the serve command's flags).
+type Options struct {
+	MaxBatch        int           // requests per batch
+	MaxBatchTokens  int           // padded prefill tokens per batch (batch × longest prompt)
+	MaxQueueWait    time.Duration // how long the oldest request waits for a batch to fill
+	MaxQueue        int           // queued requests per model before 429
+	MaxSeqLen       int           // prompt + generated tokens (0: the model's context)
+	MaxTokensCap    int           // largest max_tokens accepted
+	MemoryBudget    int64         // bytes for weights + KV caches + activations
+	HeadStatsSample float64       // fraction of requests whose head statistics are recorded
+	ShutdownTimeout time.Duration // how long shutdown waits for in-flight requests
+	Version         string        // reported in headlight_build_info
+	Logger          *slog.Logger  // nil: discard
+}
+
+// Defaults returns the serve command's defaults.
+func Defaults() Options {
+	return Options{MaxBatch: 8, MaxBatchTokens: 4096, MaxQueueWait: 5 * time.Millisecond, MaxQueue: 64,
+		MaxTokensCap: 512, MemoryBudget: 1 << 30, HeadStatsSample: 1, ShutdownTimeout: 30 * time.Second, Version: "dev"}
+}
+
+func (o *Options) check() error {
+	switch {
+	case o.MaxBatch < 1:
+		return fmt.Errorf("max batch %d must be ≥ 1", o.MaxBatch)
+	case o.MaxBatchTokens < 1:
+		return fmt.Errorf("max batch tokens %d must be ≥ 1", o.MaxBatchTokens)
+	case o.MaxQueueWait < 0:
+		return fmt.Errorf("max queue wait %v must be ≥ 0", o.MaxQueueWait)
+	case o.MaxQueue < 1:
+		return fmt.Errorf("max queue %d must be ≥ 1", o.MaxQueue)
+	case o.MaxSeqLen < 0:
+		return fmt.Errorf("max seq len %d must be ≥ 0", o.MaxSeqLen)
+	case o.MaxTokensCap < 1:
+		return fmt.Errorf("max tokens cap %d must be ≥ 1", o.MaxTokensCap)
+	case o.MemoryBudget < 1:
+		return fmt.Errorf("memory budget %d must be positive", o.MemoryBudget)
+	case !(o.HeadStatsSample >= 0 && o.HeadStatsSample <= 1):
+		return fmt.Errorf("head stats sample %v must be in [0, 1]", o.HeadStatsSample)
+	}
+	return nil
+}
+
+// Server serves a set of loaded models.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	reg     *prometheus.Registry
+	metrics *telemetry.Metrics
+	budget  *budget
+	workers map[string]*worker
+	names   []string // model names in the order given; names[0] is the default
+	created int64    // unix seconds, for /v1/models
+
+	ready    atomic.Bool // warmed up and not shutting down
+	stopping atomic.Bool
+	handlers sync.WaitGroup // running completion/attention handlers
+}
+
+// New checks the options, registers the metrics on reg and starts one
+// worker per model. Model names must be unique; models[0] is the default
+// for requests that name none. Call Serve (or Close) afterwards.
+func New(opts Options, models []*engine.Loaded, reg *prometheus.Registry) (*Server, error) {
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	if len(models) == 0 {
+		return nil, errors.New("serve: no models")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{opts: opts, log: opts.Logger, reg: reg, metrics: telemetry.New(reg, opts.Version),
+		workers: map[string]*worker{}, created: time.Now().Unix()}
+	s.metrics.MemoryBudget.Set(float64(opts.MemoryBudget))
+	s.budget = newBudget(opts.MemoryBudget, s.metrics.MemoryReserved)
+	for _, ld := range models {
+		if _, dup := s.workers[ld.Name]; dup || ld.Name == "" {
+			return nil, fmt.Errorf("serve: model name %q is empty or given twice", ld.Name)
+		}
+		cfg := ld.Model.Config()
+		if tv := ld.Tokenizer.VocabSize(); tv != cfg.VocabSize {
+			return nil, fmt.Errorf("serve: model %q: tokenizer has %d tokens, the model %d", ld.Name, tv, cfg.VocabSize)
+		}
+		if wb := WeightBytes(ld.Model); !s.budget.fixed(wb) {
+			return nil, fmt.Errorf("serve: model %q: weights (%d bytes, with the models before) exceed --memory-budget %d", ld.Name, wb, opts.MemoryBudget)
+		}
+		maxSeq := cfg.MaxSeq
+		if opts.MaxSeqLen > 0 {
+			maxSeq = min(maxSeq, opts.MaxSeqLen)
+		}
+		w := &worker{name: ld.Name, ld: ld, cfg: cfg, maxSeq: maxSeq, opts: &s.opts, mm: s.metrics.Model(ld.Name),
+			probe: s.metrics.NewHeadProbe(ld.Name, cfg.Layers, cfg.Heads), budget: s.budget, log: s.log,
+			wake: make(chan struct{}, 1), done: make(chan struct{})}
+		s.metrics.ModelInfo.WithLabelValues(ld.Name, cfg.Family, strconv.Itoa(cfg.Layers), strconv.Itoa(cfg.Heads),
+			strconv.Itoa(cfg.KVHeads), strconv.Itoa(cfg.VocabSize), strconv.Itoa(maxSeq)).Set(1)
+		s.workers[ld.Name] = w
+		s.names = append(s.names, ld.Name)
+	}
+	for _, w := range s.workers {
+		go w.loop()
+	}
+	return s, nil
+}
+
+// Ready reports whether /readyz answers 200.
+func (s *Server) Ready() bool { return s.ready.Load() }
+
+// Warmup runs every model once through the scheduler (a short generation
+// and an attention pass) and then marks the server ready. A model that
+// fails its warm-up (a NaN, say) is logged and still served: its requests
+// will get the error. Warmup fails only when ctx ends or a queue refuses.
+func (s *Server) Warmup(ctx context.Context) error {
+	for _, name := range s.names {
+		w := s.workers[name]
+		bos := w.ld.Tokenizer.BOS()
+		n := max(min(8, w.maxSeq-1), 1)
+		g := &job{ctx: ctx, kind: kindGenerate, prompt: []int{bos}, maxTokens: n, warm: true, arrived: time.Now(), events: make(chan event, n+1)}
+		a := &job{ctx: ctx, kind: kindAttention, prompt: []int{bos, bos}, warm: true, arrived: time.Now(), result: make(chan *attnResult, 1)}
+		if err := w.submit(g); err != nil {
+			return fmt.Errorf("warm-up of %q: %w", name, err)
+		}
+		var err error
+		for ev := range g.events {
+			if ev.err != nil || ev.finish != "" {
+				err = ev.err
+				break
+			}
+		}
+		if err == nil {
+			if err = w.submit(a); err != nil {
+				return fmt.Errorf("warm-up of %q: %w", name, err)
+			}
+			err = (<-a.result).err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			s.log.Error("warm-up failed; serving the model anyway", "model", name, "err", err)
+		}
+	}
+	s.ready.Store(true)
+	if s.stopping.Load() { // Serve began shutting down meanwhile
+		s.ready.Store(false)
+		return nil
+	}
+	s.log.Info("ready")
+	return nil
+}
+
+// Handler is the HTTP API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	route := func(pattern, endpoint string, h http.HandlerFunc) {
+		mux.Handle(pattern, s.instrument(endpoint, h))
+	}
+	route("POST /v1/completions", "/v1/completions", s.tracked(s.handleCompletions))
+	route("POST /v1/attention", "/v1/attention", s.tracked(s.handleAttention))
+	route("GET /v1/models", "/v1/models", s.handleModels)
+	route("GET /healthz", "/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	route("GET /readyz", "/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.ready.Load() {
+			writeError(w, s.notReady())
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	mux.Handle("GET /metrics", s.instrument("/metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg})))
+	route("/", "other", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, newError(http.StatusNotFound, "not_found", "no route %s %s", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+// maxBody bounds request bodies.
+const maxBody = 4 << 20
+
+// tracked wraps a model endpoint: 503 while not ready or shutting down, a
+// bounded body, and membership in the handlers the shutdown drains.
+func (s *Server) tracked(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.ready.Load() {
+			writeError(w, s.notReady())
+			return
+		}
+		s.handlers.Add(1)
+		defer s.handlers.Done()
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		h(w, r)
+	}
+}
+
+func (s *Server) notReady() *apiError {
+	if s.stopping.Load() {
+		return newError(http.StatusServiceUnavailable, "shutting_down", "the server is shutting down")
+	}
+	return newError(http.StatusServiceUnavailable, "not_ready", "the server is warming up")
+}
+
+// worker finds the model a request names ("" is the default model).
+func (s *Server) worker(name string) (*worker, error) {
+	if name == "" {
+		name = s.names[0]
+	}
+	w, ok := s.workers[name]
+	if !ok {
+		return nil, newError(http.StatusNotFound, "model_not_found", "model %q does not exist (serving %v)", name, s.names)
+	}
+	return w, nil
+}
+
+// sample decides whether a request's head statistics are recorded.
+func (s *Server) sample() bool {
+	return s.opts.HeadStatsSample >= 1 || rand.Float64() < s.opts.HeadStatsSample
+}
+
+func (s *Server) handleModels(w http.ResponseWriter, _ *http.Request) {
+	type entry struct {
+		ID        string `json:"id"`
+		Object    string `json:"object"`
+		Created   int64  `json:"created"`
+		OwnedBy   string `json:"owned_by"`
+		Family    string `json:"family"`
+		Layers    int    `json:"layers"`
+		Heads     int    `json:"heads"`
+		KVHeads   int    `json:"kv_heads"`
+		MaxSeqLen int    `json:"max_seq_len"`
+	}
+	out := struct {
+		Object string  `json:"object"`
+		Data   []entry `json:"data"`
+	}{Object: "list", Data: []entry{}}
+	for _, n := range s.names {
+		wk := s.workers[n]
+		out.Data = append(out.Data, entry{ID: n, Object: "model", Created: s.created, OwnedBy: "headlight",
+			Family: wk.cfg.Family, Layers: wk.cfg.Layers, Heads: wk.cfg.Heads, KVHeads: wk.cfg.KVHeads, MaxSeqLen: wk.maxSeq})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// Serve answers HTTP on ln, warming up first (/readyz is 503 until then),
+// until ctx is cancelled; then it shuts down gracefully: /readyz and new
+// requests get 503, in-flight requests finish (up to ShutdownTimeout, after
+// which they are cancelled), and the workers stop. It returns nil after a
+// clean shutdown.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	base, cancelAll := context.WithCancel(context.Background())
+	defer cancelAll()
+	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		BaseContext: func(net.Listener) context.Context { return base }}
+	errc := make(chan error, 2)
+	go func() { errc <- hs.Serve(ln) }()
+	go func() {
+		if err := s.Warmup(base); err != nil && !s.stopping.Load() {
+			s.log.Error("warm-up failed", "err", err)
+			errc <- err
+		}
+	}()
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	s.log.Info("shutting down", "drain_timeout", s.opts.ShutdownTimeout.String())
+	s.stopping.Store(true)
+	s.ready.Store(false)
+	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		s.log.Warn("drain timed out: cancelling in-flight requests", "err", err)
+		cancelAll() // every request context derives from base
+		hs.Close()
+	}
+	s.handlers.Wait()
+	s.Close()
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return nil
+}
+
+// Close stops the workers after their queues drain. Serve calls it.
+func (s *Server) Close() {
+	s.stopping.Store(true)
+	s.ready.Store(false)
+	for _, w := range s.workers {
+		w.close()
+	}
+	for _, w := range s.workers {
+		<-w.done
+	}
+}
