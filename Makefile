@@ -19,7 +19,7 @@ unit:
 
 # The race detector on the packages with concurrency, in short mode.
 race:
-	$(GO) test -count=1 -race -short ./internal/kernels ./internal/attention ./internal/engine ./internal/model/...
+	$(GO) test -count=1 -race -short ./internal/kernels ./internal/attention ./internal/engine ./internal/model/... ./internal/serve ./internal/telemetry
 
 # A few seconds of coverage-guided fuzzing per target (longer: make fuzz FUZZTIME=5m).
 FUZZTIME ?= 5s

@@ -81,11 +81,11 @@ func GenerateBatch(ctx context.Context, m model.Decoder, reqs []Request, emit fu
 	// One spare row: a finished sequence still has a (masked) row written
 	// while the others decode.
 	st := model.NewState(cfg, B, capacity+1, reqs[0].KVType)
-	samplers := make([]*sampler, B)
+	samplers := make([]*Sampler, B)
 	tokens := make([]int, B*P) // (batch, P) right-padded prompts
 	lens := make([]int, B)     // (batch) real tokens of this call
 	for b, r := range reqs {
-		samplers[b] = newSampler(r.Sampling)
+		samplers[b] = NewSampler(r.Sampling)
 		copy(tokens[b*P:], r.Prompt)
 		lens[b] = len(r.Prompt)
 	}
@@ -106,7 +106,7 @@ func GenerateBatch(ctx context.Context, m model.Decoder, reqs []Request, emit fu
 			if done[b] {
 				continue
 			}
-			next := samplers[b].next(logits[b*V : (b+1)*V])
+			next := samplers[b].Next(logits[b*V : (b+1)*V])
 			if slices.Contains(r.Stop, next) {
 				done[b] = true
 				continue

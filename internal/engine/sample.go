@@ -30,20 +30,22 @@ func (s Sampling) Validate() error {
 	return nil
 }
 
-// sampler draws tokens with its own generator.
-type sampler struct {
+// Sampler draws tokens with its own generator: the same Sampling (with its
+// seed) gives the same tokens wherever it runs (generate, serve).
+type Sampler struct {
 	s    Sampling
 	rng  *rand.Rand
 	prob []float64 // (vocab) scratch
 	idx  []int     // (vocab) scratch
 }
 
-func newSampler(s Sampling) *sampler {
-	return &sampler{s: s, rng: rand.New(rand.NewPCG(s.Seed, 0x853c49e6748fea9b))}
+// NewSampler returns a sampler for s.
+func NewSampler(s Sampling) *Sampler {
+	return &Sampler{s: s, rng: rand.New(rand.NewPCG(s.Seed, 0x853c49e6748fea9b))}
 }
 
-// next picks a token from logits (vocab).
-func (sm *sampler) next(logits []float32) int {
+// Next picks a token from logits (vocab).
+func (sm *Sampler) Next(logits []float32) int {
 	if sm.s.Temperature == 0 {
 		return nn.Argmax(logits)
 	}

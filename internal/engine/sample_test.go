@@ -33,10 +33,10 @@ func TestSamplerDistribution(t *testing.T) {
 		// softmax(1) ≈ .53 .20 .12 .07 .03 .003: top-p 0.8 keeps the first 3 (.53+.20 < .8 ≤ .85).
 		{"top-p 0.8", Sampling{Temperature: 1, TopP: 0.8, Seed: 4}, soft(1, 3)},
 	} {
-		sm := newSampler(tc.s)
+		sm := NewSampler(tc.s)
 		count := make([]float64, len(logits))
 		for range n {
-			count[sm.next(logits)]++
+			count[sm.Next(logits)]++
 		}
 		for i, w := range tc.want {
 			got := count[i] / n
@@ -53,12 +53,12 @@ func TestSamplerDistribution(t *testing.T) {
 
 func TestSamplerGreedyAndSeed(t *testing.T) {
 	logits := []float32{0.1, 3, 3, -1}
-	if got := newSampler(Sampling{}).next(logits); got != 1 {
+	if got := NewSampler(Sampling{}).Next(logits); got != 1 {
 		t.Errorf("greedy picked %d, want the first maximum 1", got)
 	}
-	a, b := newSampler(Sampling{Temperature: 1, Seed: 9}), newSampler(Sampling{Temperature: 1, Seed: 9})
+	a, b := NewSampler(Sampling{Temperature: 1, Seed: 9}), NewSampler(Sampling{Temperature: 1, Seed: 9})
 	for range 100 {
-		if a.next(logits) != b.next(logits) {
+		if a.Next(logits) != b.Next(logits) {
 			t.Fatal("the same seed drew different tokens")
 		}
 	}

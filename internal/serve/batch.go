@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/headlight/headlight/internal/engine"
 	"github.com/headlight/headlight/internal/model"
 	"github.com/headlight/headlight/internal/tensor"
 )
@@ -29,7 +30,7 @@ func (w *worker) runGenerate(jobs []*job) {
 	sampled := make([]bool, B)   // (batch) head statistics recorded
 	lens := make([]int, B)       // (batch) real tokens of this call
 	tokens := make([]int, B*P)   // (batch, P) right-padded prompts
-	samplers := make([]*sampler, B)
+	samplers := make([]*engine.Sampler, B)
 	active := B
 	finish := func(b int, ev event) {
 		done[b] = true
@@ -54,7 +55,7 @@ func (w *worker) runGenerate(jobs []*job) {
 	}()
 
 	for b, j := range jobs {
-		samplers[b] = newSampler(j.sampling)
+		samplers[b] = engine.NewSampler(j.sampling)
 		copy(tokens[b*P:], j.prompt)
 		lens[b] = len(j.prompt)
 		sampled[b] = j.sampled
@@ -96,7 +97,7 @@ func (w *worker) runGenerate(jobs []*job) {
 				finish(b, event{err: err})
 				continue
 			}
-			next := samplers[b].next(logits[b*V : (b+1)*V])
+			next := samplers[b].Next(logits[b*V : (b+1)*V])
 			if slices.Contains(j.stop, next) {
 				finish(b, event{finish: "stop"})
 				continue
