@@ -1,11 +1,13 @@
 package engine
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/headlight/headlight/assets"
 	"github.com/headlight/headlight/internal/attention"
@@ -131,10 +133,16 @@ func loadGGUF(path string, eng *attention.Engine, w io.Writer) (*Loaded, error) 
 	if err != nil {
 		return fail(err)
 	}
-	if gt.Model != "llama" {
-		return fail(fmt.Errorf("tokenizer model %q is not supported yet (SentencePiece \"llama\" only)", gt.Model))
+	var tok tokenizer.Tokenizer
+	switch gt.Model {
+	case "llama":
+		tok, err = tokenizer.NewSentencePiece(gt.Tokens, gt.Scores, gt.BOS, gt.EOS)
+	case "gpt2":
+		merges, _ := g.GetStrings("tokenizer.ggml.merges")
+		tok, err = bpeFromGGUF(gt.Tokens, merges)
+	default:
+		err = fmt.Errorf("tokenizer model %q is not supported (llama SentencePiece or gpt2 BPE)", gt.Model)
 	}
-	tok, err := tokenizer.NewSentencePiece(gt.Tokens, gt.Scores, gt.BOS, gt.EOS)
 	if err != nil {
 		return fail(err)
 	}
@@ -240,4 +248,25 @@ func LoadHFTokenizer(dir string) (tokenizer.Tokenizer, error) {
 		return nil, fmt.Errorf("%s/vocab.json: %w", dir, err)
 	}
 	return t, nil
+}
+
+// bpeFromGGUF builds a GPT-2 byte-level BPE from GGUF's token list (id
+// order) and merges ("left right", highest priority first), through the
+// same loader as encoder.json + vocab.bpe.
+func bpeFromGGUF(tokens, merges []string) (*tokenizer.BPE, error) {
+	if len(merges) == 0 {
+		return nil, fmt.Errorf("gpt2 tokenizer without tokenizer.ggml.merges")
+	}
+	vocab := make(map[string]int, len(tokens))
+	for id, t := range tokens {
+		if _, dup := vocab[t]; !dup {
+			vocab[t] = id
+		}
+	}
+	enc, err := json.Marshal(vocab)
+	if err != nil {
+		return nil, err
+	}
+	bpe := "#version: 0.2\n" + strings.Join(merges, "\n") + "\n"
+	return tokenizer.LoadGPT2(enc, []byte(bpe))
 }

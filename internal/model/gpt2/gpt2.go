@@ -15,11 +15,13 @@ import (
 
 func init() {
 	model.Register("gpt2", func(src model.Source, eng *attention.Engine) (model.Decoder, error) {
-		hf, ok := src.(*model.HF)
-		if !ok {
-			return nil, fmt.Errorf("gpt2: cannot build from %T", src)
+		switch w := src.(type) {
+		case *model.HF:
+			return FromHF(w.Config, w.Tensors, eng)
+		case *model.GGUF:
+			return FromGGUF(w.File, w.Tensors, eng)
 		}
-		return FromHF(hf.Config, hf.Tensors, eng)
+		return nil, fmt.Errorf("gpt2: cannot build from %T", src)
 	})
 }
 

@@ -1,6 +1,7 @@
 package gpt2
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"os"
@@ -43,8 +44,31 @@ type ref struct {
 // TestFixture: a right-padded batch of two sequences (9 and 6 tokens) gives
 // PyTorch's logits at every real position within 1e-4; then decoding the
 // same tokens one at a time through the cache gives the same logits.
-func TestFixture(t *testing.T) {
-	m := load(t)
+func TestFixture(t *testing.T) { checkFixture(t, load(t)) }
+
+// TestGGUFRoundTrip: the fixture model written as GGUF (llama.cpp's GPT-2
+// layout) and read back gives PyTorch's logits too.
+func TestGGUFRoundTrip(t *testing.T) {
+	w := weights.NewGGUFWriter()
+	if err := load(t).WriteGGUF(w, "toy", "F32"); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := w.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	g, err := weights.ParseGGUF(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := FromGGUF(g, g, attention.NewEngine(kernels.NewPool(2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFixture(t, m)
+}
+
+func checkFixture(t *testing.T, m *Model) {
 	b, err := os.ReadFile(dir + "/reference.json")
 	if err != nil {
 		t.Fatal(err)
