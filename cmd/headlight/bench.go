@@ -23,9 +23,11 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 			return benchAttention(args[1:], stdout, stderr)
 		case "generate":
 			return benchGenerate(args[1:], stdout, stderr)
+		case "serve":
+			return benchServe(args[1:], stdout, stderr)
 		}
 	}
-	fmt.Fprintln(stderr, "usage: headlight bench attention|generate [flags]")
+	fmt.Fprintln(stderr, "usage: headlight bench attention|generate|serve [flags]")
 	return 2
 }
 
