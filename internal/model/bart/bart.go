@@ -131,28 +131,11 @@ func configFrom(hc *weights.HFConfig) (Config, error) {
 	return c, nil
 }
 
-// loader reads tensors under a prefix and keeps the first error.
-type loader struct {
-	src    weights.Source
-	prefix string
-	err    error
-}
+// loader reads BART's tensors under a prefix and keeps the first error.
+type loader struct{ weights.Loader }
 
-func (ld *loader) has(name string) bool {
-	_, _, ok := ld.src.Info(ld.prefix + name)
-	return ok
-}
-
-func (ld *loader) get(name string, shape ...int) []float32 {
-	if ld.err != nil {
-		return nil
-	}
-	x, err := ld.src.F32(ld.prefix+name, shape...)
-	if err != nil {
-		ld.err = fmt.Errorf("bart: %w", err)
-	}
-	return x
-}
+func (ld *loader) has(name string) bool                    { return ld.Has(name) }
+func (ld *loader) get(name string, shape ...int) []float32 { return ld.F32(name, shape...) }
 
 // mha reads one attention block (q/k/v/out_proj with biases).
 func (ld *loader) mha(p string, d, heads int) attention.MHA {
@@ -177,9 +160,9 @@ func FromHF(hc *weights.HFConfig, src weights.Source, eng *attention.Engine) (*M
 	if err != nil {
 		return nil, fmt.Errorf("%w: activation_function: %v", ErrConfig, err)
 	}
-	ld := &loader{src: src}
+	ld := &loader{weights.Loader{Src: src, Family: "bart"}}
 	if _, _, ok := src.Info("model.encoder.layers.0.fc1.weight"); ok {
-		ld.prefix = "model."
+		ld.Prefix = "model."
 	}
 	d, V, P := cfg.Dim, cfg.VocabSize, cfg.MaxPos+posOffset
 	m := &Model{cfg: cfg, act: act, eng: eng, embedScale: 1,
@@ -205,8 +188,8 @@ func FromHF(hc *weights.HFConfig, src weights.Source, eng *attention.Engine) (*M
 			W1: ld.get(p+"fc1.weight", f, d), B1: ld.get(p+"fc1.bias", f),
 			W2: ld.get(p+"fc2.weight", d, f), B2: ld.get(p+"fc2.bias", d),
 			LN2W: ld.get(p+"final_layer_norm.weight", d), LN2B: ld.get(p+"final_layer_norm.bias", d)}
-		if ld.err == nil {
-			ld.err = check(m.Enc[l].Attn, "encoder", l)
+		if ld.Err == nil {
+			ld.Err = check(m.Enc[l].Attn, "encoder", l)
 		}
 	}
 	for l := range m.Dec {
@@ -218,11 +201,11 @@ func FromHF(hc *weights.HFConfig, src weights.Source, eng *attention.Engine) (*M
 			W1: ld.get(p+"fc1.weight", f, d), B1: ld.get(p+"fc1.bias", f),
 			W2: ld.get(p+"fc2.weight", d, f), B2: ld.get(p+"fc2.bias", d),
 			LN2W: ld.get(p+"final_layer_norm.weight", d), LN2B: ld.get(p+"final_layer_norm.bias", d)}
-		if ld.err == nil {
-			ld.err = check(m.Dec[l].Self, "decoder self-attention", l)
+		if ld.Err == nil {
+			ld.Err = check(m.Dec[l].Self, "decoder self-attention", l)
 		}
-		if ld.err == nil {
-			ld.err = check(m.Dec[l].Cross, "decoder cross-attention", l)
+		if ld.Err == nil {
+			ld.Err = check(m.Dec[l].Cross, "decoder cross-attention", l)
 		}
 	}
 	m.LMHead = m.Shared
@@ -231,17 +214,17 @@ func FromHF(hc *weights.HFConfig, src weights.Source, eng *attention.Engine) (*M
 	}
 	m.FinalBias = make([]float32, V)
 	for _, name := range []string{"final_logits_bias", "model.final_logits_bias"} {
-		if _, _, ok := src.Info(name); ok && ld.err == nil {
+		if _, _, ok := src.Info(name); ok && ld.Err == nil {
 			b, err := src.F32(name, 1, V)
 			if err != nil {
-				ld.err = fmt.Errorf("bart: %w", err)
+				ld.Err = fmt.Errorf("bart: %w", err)
 			}
 			m.FinalBias = b
 			break
 		}
 	}
-	if ld.err != nil {
-		return nil, ld.err
+	if ld.Err != nil {
+		return nil, ld.Err
 	}
 	for _, extra := range []string{fmt.Sprintf("encoder.layers.%d.fc1.weight", cfg.EncLayers), fmt.Sprintf("decoder.layers.%d.fc1.weight", cfg.DecLayers)} {
 		if ld.has(extra) {
@@ -253,12 +236,12 @@ func FromHF(hc *weights.HFConfig, src weights.Source, eng *attention.Engine) (*M
 
 // loadHead reads an untied lm_head.weight (stored without the prefix).
 func (ld *loader) loadHead(V, d int) []float32 {
-	if ld.err != nil {
+	if ld.Err != nil {
 		return nil
 	}
-	x, err := ld.src.F32("lm_head.weight", V, d)
+	x, err := ld.Src.F32("lm_head.weight", V, d)
 	if err != nil {
-		ld.err = fmt.Errorf("bart: tie_word_embeddings is false: %w", err)
+		ld.Err = fmt.Errorf("bart: tie_word_embeddings is false: %w", err)
 	}
 	return x
 }

@@ -114,30 +114,11 @@ func configFrom(hc *weights.HFConfig) (model.Config, int, string, error) {
 	return cfg, types, act, nil
 }
 
-// loader reads tensors under a prefix and keeps the first error.
-type loader struct {
-	src    weights.Source
-	prefix string
-	err    error
-}
+// loader reads BERT's tensors under a prefix and keeps the first error.
+type loader struct{ weights.Loader }
 
-// has reports whether the source holds prefix+name.
-func (ld *loader) has(name string) bool {
-	_, _, ok := ld.src.Info(ld.prefix + name)
-	return ok
-}
-
-// get reads prefix+name with the given shape (nil after an error).
-func (ld *loader) get(name string, shape ...int) []float32 {
-	if ld.err != nil {
-		return nil
-	}
-	x, err := ld.src.F32(ld.prefix+name, shape...)
-	if err != nil {
-		ld.err = fmt.Errorf("bert: %w", err)
-	}
-	return x
-}
+func (ld *loader) has(name string) bool                    { return ld.Has(name) }
+func (ld *loader) get(name string, shape ...int) []float32 { return ld.F32(name, shape...) }
 
 // norm reads a LayerNorm's weight and bias, also under the old TF names
 // gamma and beta.
@@ -161,9 +142,9 @@ func FromHF(hc *weights.HFConfig, src weights.Source, eng *attention.Engine) (*M
 	if err != nil {
 		return nil, fmt.Errorf("%w: hidden_act: %v", ErrConfig, err)
 	}
-	ld := &loader{src: src}
+	ld := &loader{weights.Loader{Src: src, Family: "bert"}}
 	if _, _, ok := src.Info("bert.embeddings.word_embeddings.weight"); ok {
-		ld.prefix = "bert."
+		ld.Prefix = "bert."
 	}
 	d, hd := cfg.Dim, cfg.HiddenDim
 	pad := 0
@@ -188,8 +169,8 @@ func FromHF(hc *weights.HFConfig, src weights.Source, eng *attention.Engine) (*M
 		L.WI, L.BI = ld.get(p+"intermediate.dense.weight", hd, d), ld.get(p+"intermediate.dense.bias", hd)
 		L.WO, L.BO = ld.get(p+"output.dense.weight", d, hd), ld.get(p+"output.dense.bias", d)
 		L.LN2W, L.LN2B = ld.norm(p+"output.LayerNorm", d)
-		if ld.err != nil {
-			return nil, fmt.Errorf("%w (layer %d)", ld.err, l)
+		if ld.Err != nil {
+			return nil, fmt.Errorf("%w (layer %d)", ld.Err, l)
 		}
 		if err := L.Attn.Check(); err != nil {
 			return nil, fmt.Errorf("bert: layer %d: %w", l, err)
@@ -198,8 +179,8 @@ func FromHF(hc *weights.HFConfig, src weights.Source, eng *attention.Engine) (*M
 	if ld.has("pooler.dense.weight") {
 		m.PoolW, m.PoolB = ld.get("pooler.dense.weight", d, d), ld.get("pooler.dense.bias", d)
 	}
-	if ld.err != nil {
-		return nil, ld.err
+	if ld.Err != nil {
+		return nil, ld.Err
 	}
 	if ld.has(fmt.Sprintf("encoder.layer.%d.attention.self.query.weight", cfg.Layers)) {
 		return nil, fmt.Errorf("%w: the checkpoint has more than num_hidden_layers = %d layers", ErrConfig, cfg.Layers)

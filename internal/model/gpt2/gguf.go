@@ -49,17 +49,8 @@ func FromGGUF(g *weights.GGUF, src weights.Source, eng *attention.Engine) (*Mode
 	}
 	cfg.HeadDim = cfg.Dim / cfg.Heads
 	d, inner := cfg.Dim, cfg.HiddenDim
-	var firstErr error
-	get := func(name string, shape ...int) []float32 {
-		if firstErr != nil {
-			return nil
-		}
-		x, err := src.F32(name, shape...)
-		if err != nil {
-			firstErr = fmt.Errorf("gpt2: %w", err)
-		}
-		return x
-	}
+	ld := &weights.Loader{Src: src, Family: "gpt2"}
+	get := ld.F32
 	m := &Model{cfg: cfg, eng: eng, Layers: make([]Layer, cfg.Layers)}
 	m.WTE = get("token_embd.weight", cfg.VocabSize, d)
 	m.WPE = get("position_embd.weight", cfg.MaxSeq, d)
@@ -78,8 +69,8 @@ func FromGGUF(g *weights.GGUF, src weights.Source, eng *attention.Engine) (*Mode
 			WProj: get(p+"ffn_down.weight", d, inner), BProj: get(p+"ffn_down.bias", d),
 		}
 		wo, bo := get(p+"attn_output.weight", d, d), get(p+"attn_output.bias", d)
-		if firstErr != nil {
-			return nil, firstErr
+		if ld.Err != nil {
+			return nil, ld.Err
 		}
 		L.Attn = attention.MHA{DModel: d, Heads: cfg.Heads,
 			Wq: wqkv[:d*d], Wk: wqkv[d*d : 2*d*d], Wv: wqkv[2*d*d:],

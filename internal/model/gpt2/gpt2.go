@@ -77,17 +77,8 @@ func FromHF(hc *weights.HFConfig, src weights.Source, eng *attention.Engine) (*M
 	if _, _, ok := src.Info("transformer.wte.weight"); !ok {
 		prefix = ""
 	}
-	var firstErr error
-	get := func(name string, shape ...int) []float32 {
-		if firstErr != nil {
-			return nil
-		}
-		x, err := src.F32(prefix+name, shape...)
-		if err != nil {
-			firstErr = fmt.Errorf("gpt2: %w", err)
-		}
-		return x
-	}
+	ld := &weights.Loader{Src: src, Prefix: prefix, Family: "gpt2"}
+	get := ld.F32
 	m := &Model{cfg: cfg, eng: eng, Layers: make([]Layer, layers)}
 	m.WTE = get("wte.weight", cfg.VocabSize, d)
 	m.WPE = get("wpe.weight", maxSeq, d)
@@ -104,16 +95,16 @@ func FromHF(hc *weights.HFConfig, src weights.Source, eng *attention.Engine) (*M
 			WProj: transpose(get(p+"mlp.c_proj.weight", inner, d), inner, d),
 			BProj: get(p+"mlp.c_proj.bias", d),
 		}
-		if firstErr != nil {
-			return nil, firstErr
+		if ld.Err != nil {
+			return nil, ld.Err
 		}
 		wqkv := transpose(cAttn, d, 3*d) // (3·dim, dim)
 		L.Attn = attention.MHA{DModel: d, Heads: heads,
 			Wq: wqkv[:d*d], Wk: wqkv[d*d : 2*d*d], Wv: wqkv[2*d*d:],
 			Bq: bAttn[:d], Bk: bAttn[d : 2*d], Bv: bAttn[2*d:],
 			Wo: transpose(get(p+"attn.c_proj.weight", d, d), d, d), Bo: get(p+"attn.c_proj.bias", d)}
-		if firstErr != nil {
-			return nil, firstErr
+		if ld.Err != nil {
+			return nil, ld.Err
 		}
 		if err := L.Attn.Check(); err != nil {
 			return nil, fmt.Errorf("gpt2: layer %d: %w", l, err)

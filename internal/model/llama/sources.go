@@ -104,17 +104,8 @@ func fromSource(cfg model.Config, src weights.Source, n tensorNames, layout atte
 		return nil, fmt.Errorf("llama: %w", err)
 	}
 	d, qd, kvd, hd := cfg.Dim, cfg.Heads*cfg.HeadDim, cfg.KVHeads*cfg.HeadDim, cfg.HiddenDim
-	var firstErr error
-	get := func(name string, shape ...int) []float32 {
-		if firstErr != nil {
-			return nil
-		}
-		x, err := src.F32(name, shape...)
-		if err != nil {
-			firstErr = fmt.Errorf("llama: %w", err)
-		}
-		return x
-	}
+	ld := &weights.Loader{Src: src, Family: "llama"}
+	get := ld.F32
 	m := &Model{cfg: cfg, eng: eng, Layers: make([]Layer, cfg.Layers)}
 	m.TokEmb = get(n.embed, cfg.VocabSize, d)
 	m.RMSFinal = get(n.finalNorm, d)
@@ -134,8 +125,8 @@ func fromSource(cfg model.Config, src weights.Source, n tensorNames, layout atte
 			W3:     get(n.up(l), hd, d),
 		}
 	}
-	if firstErr != nil {
-		return nil, firstErr
+	if ld.Err != nil {
+		return nil, ld.Err
 	}
 	for l := range m.Layers {
 		if err := m.Layers[l].Attn.Check(); err != nil {
