@@ -19,6 +19,8 @@ import (
 	"github.com/headlight/headlight/internal/engine"
 	"github.com/headlight/headlight/internal/kernels"
 	"github.com/headlight/headlight/internal/serve"
+	"github.com/headlight/headlight/internal/telemetry"
+	"github.com/headlight/headlight/internal/weights"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -75,7 +77,7 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer, onL
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "`host:port` to listen on")
 	var models modelFlags
-	fs.Var(&models, "model", "a model to serve as `name=PATH` (llama2.c .bin with tokenizer.bin beside it; PATH "+engine.DefaultModel+" or empty: the embedded model); repeatable, the first is the default; in the variable, comma-separated (default: the embedded "+engine.DefaultModel+")")
+	fs.Var(&models, "model", "a model to serve as `name[@version]=PATH` (the version is a span attribute; llama2.c .bin with tokenizer.bin beside it, .gguf, or a Hugging Face directory, where model_type bert serves /v1/embeddings; PATH "+engine.DefaultModel+" or empty: the embedded model); repeatable, the first is the default; in the variable, comma-separated (default: the embedded "+engine.DefaultModel+")")
 	maxBatch := fs.Int("max-batch", def.MaxBatch, "most requests in one batch")
 	maxBatchTokens := fs.Int("max-batch-tokens", def.MaxBatchTokens, "most padded prefill tokens in one batch (requests × longest prompt); a longer prompt gets 413")
 	maxQueueWait := fs.Duration("max-queue-wait", def.MaxQueueWait, "longest a request waits for its batch to fill")
@@ -85,6 +87,12 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer, onL
 	budget := byteSize(def.MemoryBudget)
 	fs.Var(&budget, "memory-budget", "memory (a `size` such as 1GiB, 512MiB, 2GB) for weights + KV caches + activations; a request that can never fit gets 413, batches wait for room (default 1GiB)")
 	sample := fs.Float64("head-stats-sample", def.HeadStatsSample, "fraction of requests whose per-head entropy and output norm are recorded in /metrics (NaN/Inf are always counted)")
+	captureDB := fs.String("capture-db", "", "bbolt `file` for sampled attention-map captures (GET /v1/captures); capture is off when empty")
+	captureSample := fs.Float64("capture-sample", def.CaptureSample, "fraction of completion requests whose prompt attention maps are captured (requests stopped by the NaN guard always are); needs --capture-db")
+	captureHeads := fs.String("capture-heads", "", "heads to capture as `LAYER:HEAD,...` (HEAD may be *, LAYER may be negative: -1 is the last) (default -1:*, every head of the last layer)")
+	captureTopK := fs.Int("capture-topk", def.CaptureTopK, "weights kept per query row of a captured map (the largest, as index and weight)")
+	captureRaw := fs.Bool("capture-raw-tokens", false, "keep each captured token's text; by default only its id and a salted SHA-256 prefix of its text")
+	captureMax := fs.Int("capture-max", def.CaptureMax, "captures kept in --capture-db; older ones are deleted")
 	threads := fs.Int("threads", 0, "worker threads for the kernels (0 = GOMAXPROCS)")
 	shutdown := fs.Duration("shutdown-timeout", def.ShutdownTimeout, "how long SIGINT/SIGTERM waits for in-flight requests before cancelling them")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error (JSON logs on stderr; request text is never logged)")
@@ -92,14 +100,23 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer, onL
 		fmt.Fprint(stderr, `Usage: headlight serve [flags]
 
 Serves the models over HTTP: POST /v1/completions (OpenAI-compatible, with
-"stream": true for server-sent events), GET /v1/models, POST /v1/attention
+"stream": true for server-sent events), POST /v1/embeddings (for BERT-style
+encoders: a Hugging Face directory whose config.json has model_type "bert"),
+GET /v1/models, POST /v1/attention
 (tokens, per layer × head statistics and attention maps of a text),
 GET /healthz, GET /readyz (200 after the warm-up pass) and GET /metrics
-(Prometheus). SIGINT or SIGTERM stops accepting requests and drains the
-ones in flight.
+(Prometheus), GET /v1/captures and GET /v1/captures/{id} (sampled
+attention-map captures, with --capture-db). SIGINT or SIGTERM stops
+accepting requests and drains the ones in flight.
 
 Every flag can also be set by an environment variable, shown in brackets;
 a flag on the command line wins over the variable.
+
+Tracing: with OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+set, every request's spans (tokenize, queue, prefill, decode, detokenize) go
+to that OTLP/HTTP endpoint (the other OTEL_EXPORTER_OTLP_* variables,
+OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES apply); unset, tracing is
+off. JSON log lines of a traced request carry trace_id and span_id.
 
 Flags:
 `)
@@ -126,6 +143,11 @@ Flags:
 		fmt.Fprintln(stderr, "headlight serve:", err)
 		return 2
 	}
+	capHeads, err := serve.ParseCaptureHeads(*captureHeads)
+	if err != nil {
+		fmt.Fprintln(stderr, "headlight serve:", err)
+		return 2
+	}
 	level := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
 	lv, ok := level[*logLevel]
 	if !ok {
@@ -134,6 +156,20 @@ Flags:
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lv}))
 	fail := func(err error) int { fmt.Fprintln(stderr, "headlight serve:", err); return 1 }
+	tp, stopTracing, err := telemetry.NewTracerProvider(ctx, "headlight", version)
+	if err != nil {
+		return fail(err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(sctx); err != nil {
+			log.Warn("flushing traces failed", "err", err)
+		}
+	}()
+	if telemetry.TracingEnabled() {
+		log.Info("tracing on: OTLP/HTTP exporter from OTEL_EXPORTER_OTLP_* variables")
+	}
 
 	pool := kernels.NewPool(*threads)
 	defer pool.Close()
@@ -142,23 +178,49 @@ Flags:
 		models = modelFlags{engine.DefaultModel + "="}
 	}
 	var loaded []*engine.Loaded
+	var embedders []*engine.Embedder
 	defer func() {
 		for _, ld := range loaded {
 			ld.Close()
 		}
+		for _, em := range embedders {
+			em.Close()
+		}
 	}()
+	versions := map[string]string{}
 	for _, spec := range models {
 		name, path, hasName := strings.Cut(spec, "=")
 		if !hasName {
 			name, path = "", spec
 		}
+		name, ver, _ := strings.Cut(name, "@")
 		t0 := time.Now()
+		if hc, err := weights.LoadHFConfig(path); err == nil && hc.ModelType == "bert" {
+			em, err := engine.LoadEmbedder(path, eng, nil)
+			if err != nil {
+				return fail(fmt.Errorf("model %q: %w", spec, err))
+			}
+			if name != "" {
+				em.Name = name
+			}
+			if ver != "" {
+				versions[em.Name] = ver
+			}
+			embedders = append(embedders, em)
+			cfg := em.Model.Config()
+			log.Info("embedding model loaded", "model", em.Name, "family", cfg.Family, "layers", cfg.Layers, "heads", cfg.Heads,
+				"context", cfg.MaxSeq, "load_s", time.Since(t0).Seconds())
+			continue
+		}
 		ld, err := engine.Load(path, "", eng)
 		if err != nil {
 			return fail(fmt.Errorf("model %q: %w", spec, err))
 		}
 		if name != "" {
 			ld.Name = name
+		}
+		if ver != "" {
+			versions[ld.Name] = ver
 		}
 		loaded = append(loaded, ld)
 		cfg := ld.Model.Config()
@@ -167,7 +229,9 @@ Flags:
 	}
 	opts := serve.Options{MaxBatch: *maxBatch, MaxBatchTokens: *maxBatchTokens, MaxQueueWait: *maxQueueWait,
 		MaxQueue: *maxQueue, MaxSeqLen: *maxSeqLen, MaxTokensCap: *maxTokensCap, MemoryBudget: int64(budget),
-		HeadStatsSample: *sample, ShutdownTimeout: *shutdown, Version: version, Logger: log}
+		HeadStatsSample: *sample, ShutdownTimeout: *shutdown, Version: version, Logger: log,
+		ModelVersions: versions, TracerProvider: tp, Embedders: embedders, CaptureDB: *captureDB, CaptureSample: *captureSample,
+		CaptureHeads: capHeads, CaptureTopK: *captureTopK, CaptureRawTokens: *captureRaw, CaptureMax: *captureMax}
 	srv, err := serve.New(opts, loaded, prometheus.NewRegistry())
 	if err != nil {
 		return fail(err)

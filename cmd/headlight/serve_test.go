@@ -18,7 +18,9 @@ func TestServeHelp(t *testing.T) {
 	}
 	for _, s := range []string{"--addr", "$HEADLIGHT_ADDR", "--model", "$HEADLIGHT_MODEL", "--max-batch", "$HEADLIGHT_MAX_BATCH",
 		"--max-batch-tokens", "--max-queue-wait", "$HEADLIGHT_MAX_QUEUE_WAIT", "--max-queue", "--max-seq-len", "--max-tokens-cap",
-		"--memory-budget", "$HEADLIGHT_MEMORY_BUDGET", "--head-stats-sample", "--threads", "/v1/completions", "/v1/attention", "/metrics"} {
+		"--memory-budget", "$HEADLIGHT_MEMORY_BUDGET", "--head-stats-sample", "--threads", "/v1/completions", "/v1/attention", "/metrics",
+		"--capture-db", "$HEADLIGHT_CAPTURE_DB", "--capture-sample", "--capture-heads", "--capture-topk", "--capture-raw-tokens", "--capture-max",
+		"/v1/captures", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "/v1/embeddings"} {
 		if !strings.Contains(errb.String(), s) {
 			t.Errorf("help lacks %q", s)
 		}
@@ -39,6 +41,11 @@ func TestServeBadConfig(t *testing.T) {
 		{[]string{"--max-batch", "0", "--addr", "127.0.0.1:0"}, nil, 1},
 		{[]string{"--model", "x=/nonexistent/model.bin", "--addr", "127.0.0.1:0"}, nil, 1},
 		{[]string{"--memory-budget", "1KiB", "--addr", "127.0.0.1:0"}, nil, 1},
+		{[]string{"--capture-heads", "x"}, nil, 2},
+		{[]string{"--capture-sample", "2", "--addr", "127.0.0.1:0"}, nil, 1},
+		{[]string{"--capture-db", "/nonexistent/dir/c.db", "--addr", "127.0.0.1:0"}, nil, 1},
+		{[]string{"--capture-db", "c.db", "--capture-heads", "9:0", "--addr", "127.0.0.1:0"}, nil, 1},
+		{nil, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, 1},
 	} {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
 			for k, v := range c.env {
@@ -129,5 +136,72 @@ func TestServeRuns(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "listening on http://127.0.0.1:") {
 		t.Errorf("stdout: %q", out.String())
+	}
+}
+
+// TestServeEmbedder: --model with a BERT directory serves /v1/embeddings
+// beside the embedded decoder, and writes captures to --capture-db.
+func TestServeEmbedder(t *testing.T) {
+	dir := toyBERTDir(t)
+	db := t.TempDir() + "/captures.db"
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addr := make(chan string, 1)
+	code := make(chan int, 1)
+	var out, errb bytes.Buffer
+	go func() {
+		code <- serveMain(ctx, []string{"--addr", "127.0.0.1:0", "--threads", "2", "--log-level", "warn", "--model", "stories260K",
+			"--model", "minilm@v2=" + dir, "--capture-db", db, "--capture-sample", "1", "--capture-heads", "0:1"}, &out, &errb, func(a string) { addr <- a })
+	}()
+	var base string
+	select {
+	case a := <-addr:
+		base = "http://" + a
+	case c := <-code:
+		t.Fatalf("exited %d: %s", c, errb.String())
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if resp, err := http.Get(base + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("not ready")
+		}
+	}
+	resp, err := http.Post(base+"/v1/embeddings", "application/json", strings.NewReader(`{"model": "minilm", "input": ["the cat sat", "a dog"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var emb struct {
+		Data []struct{ Embedding []float32 }
+	}
+	json.NewDecoder(resp.Body).Decode(&emb)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(emb.Data) != 2 || len(emb.Data[0].Embedding) != 48 {
+		t.Errorf("embeddings: %d %+v", resp.StatusCode, emb)
+	}
+	resp, err = http.Post(base+"/v1/completions", "application/json", strings.NewReader(`{"prompt": "Hi", "max_tokens": 2}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var caps struct {
+		Data []struct{ Heads []struct{ Layer, Head int } }
+	}
+	for deadline := time.Now().Add(5 * time.Second); len(caps.Data) == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if resp, err := http.Get(base + "/v1/captures"); err == nil {
+			json.NewDecoder(resp.Body).Decode(&caps)
+			resp.Body.Close()
+		}
+	}
+	if len(caps.Data) != 1 || len(caps.Data[0].Heads) != 1 || caps.Data[0].Heads[0].Head != 1 {
+		t.Errorf("captures: %+v", caps)
+	}
+	cancel()
+	if c := <-code; c != 0 {
+		t.Errorf("exit %d: %s", c, errb.String())
 	}
 }

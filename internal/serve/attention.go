@@ -92,11 +92,15 @@ func (s *Server) handleAttention(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	_, tsp := s.tracer.Start(r.Context(), "tokenize")
 	toks := wk.ld.Tokenizer.EncodeOffsets(*req.Text, true, false)
 	ids := make([]int, len(toks))
 	for i, t := range toks {
 		ids[i] = t.ID
 	}
+	tsp.SetAttributes(attrPromptTokens.Int(len(ids)))
+	tsp.End()
+	rec.ptoks = len(ids)
 	if err := s.admit(wk, ids, 0, len(req.Maps)); err != nil {
 		writeError(w, err)
 		return
@@ -179,12 +183,15 @@ func (w *worker) runAttention(j *job) {
 			}
 		}
 	}
+	w.traceBatchStart([]*job{j}, start)
 	w.probe.Begin(1, nil, []bool{j.sampled})
 	if _, err := w.ld.Model.Forward(st, j.prompt, n, nil, true); err != nil {
 		res.err = newError(http.StatusInternalServerError, "internal_error", "model %q failed: %v", w.name, err)
 		return
 	}
-	w.mm.Prefill.Observe(time.Since(start).Seconds())
+	prefilled := time.Now()
+	w.mm.Prefill.Observe(prefilled.Sub(start).Seconds())
+	w.tracePrefill([]*job{j}, start, prefilled, n, nil)
 	if bad := w.probe.NonFinite(0); bad.Count > 0 {
 		res.err = nanError(w.name, bad.Count, bad.Layer, bad.Head)
 		return

@@ -9,6 +9,7 @@ import (
 	"github.com/headlight/headlight/internal/engine"
 	"github.com/headlight/headlight/internal/model"
 	"github.com/headlight/headlight/internal/tensor"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // runGenerate runs a batch of generation jobs to completion, as
@@ -31,12 +32,24 @@ func (w *worker) runGenerate(jobs []*job) {
 	lens := make([]int, B)       // (batch) real tokens of this call
 	tokens := make([]int, B*P)   // (batch, P) right-padded prompts
 	samplers := make([]*engine.Sampler, B)
+	decode := make([]trace.Span, B) // (batch) decode spans; nil: not traced
+	var maps [][]capturedMap        // (batch) captured prefill maps
+	var gen [][]int                 // (batch) generated tokens, for NaN captures
+	if w.captures != nil {
+		maps, gen = make([][]capturedMap, B), make([][]int, B)
+	}
 	active := B
 	finish := func(b int, ev event) {
 		done[b] = true
 		active--
 		w.mm.Running.Dec()
 		j := jobs[b]
+		endDecode(decode[b], count[b], ev.err)
+		if e, ok := ev.err.(*apiError); ok && e.Code == "nan_in_attention" && w.captures != nil && !j.warm {
+			w.nanCaps = append(w.nanCaps, nanCapture{j: j, tokens: append(slices.Clip(j.prompt), gen[b]...), bad: w.probe.NonFinite(b)})
+		} else if maps != nil && maps[b] != nil {
+			w.captures.add(w.newCapture(j, reasonSampled, j.prompt, maps[b]))
+		}
 		if !j.warm {
 			w.mm.SeqLen.Observe(float64(len(j.prompt) + count[b]))
 		}
@@ -68,14 +81,21 @@ func (w *worker) runGenerate(jobs []*job) {
 	// while the others decode.
 	st := model.NewState(w.cfg, B, capacity+1, tensor.F32)
 	st.Probe = w.probe
+	w.traceBatchStart(jobs, start)
+	if w.captures != nil {
+		w.captureRequest(st, jobs, P, maps)
+	}
 	w.probe.Begin(B, lens, sampled)
 	logits, err := w.ld.Model.Forward(st, tokens, P, lens, true) // (batch, vocab)
-	w.mm.Prefill.Observe(time.Since(start).Seconds())
+	st.Capture, st.OnMaps = nil, nil
+	prefilled := time.Now()
+	w.mm.Prefill.Observe(prefilled.Sub(start).Seconds())
+	w.tracePrefill(jobs, start, prefilled, P, decode)
 	V := w.cfg.VocabSize
 	step := make([]int, B) // (batch) the next token of each sequence
 	for {
 		if err != nil {
-			w.log.Error("forward failed", "model", w.name, "err", err)
+			w.log.ErrorContext(jobs[0].ctx, "forward failed", "model", w.name, "err", err)
 			for b := range jobs {
 				if !done[b] {
 					finish(b, event{err: newError(http.StatusInternalServerError, "internal_error", "model %q failed: %v", w.name, err)})
@@ -113,6 +133,9 @@ func (w *worker) runGenerate(jobs []*job) {
 				w.mm.GeneratedTokens.Inc()
 			}
 			last[b] = now
+			if gen != nil {
+				gen[b] = append(gen[b], next)
+			}
 			j.events <- event{token: next}
 			if count[b] == j.maxTokens {
 				finish(b, event{finish: "length"})

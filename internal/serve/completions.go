@@ -10,6 +10,7 @@ import (
 
 	"github.com/headlight/headlight/internal/engine"
 	"github.com/headlight/headlight/internal/telemetry"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // completionRequest is the body of POST /v1/completions (OpenAI's legacy
@@ -176,7 +177,11 @@ func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := wk.ld.Tokenizer
+	_, tsp := s.tracer.Start(r.Context(), "tokenize")
 	ids := tok.Encode(prompt, true, false)
+	tsp.SetAttributes(attrPromptTokens.Int(len(ids)))
+	tsp.End()
+	rec.ptoks = len(ids)
 	maxTokens := min(defaultMaxTokens, max(wk.maxSeq-len(ids), 1))
 	if req.MaxTokens != nil {
 		if maxTokens = *req.MaxTokens; maxTokens < 1 {
@@ -191,13 +196,12 @@ func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel() // also stops the job when the handler returns early
 	j := &job{ctx: ctx, kind: kindGenerate, prompt: ids, maxTokens: maxTokens, stop: []int{tok.BOS(), tok.EOS()},
-		sampling: sm, sampled: s.sample(), arrived: arrived, events: make(chan event, maxTokens+1)}
+		sampling: sm, sampled: s.sample(), capture: s.captureSample(), arrived: arrived, events: make(chan event, maxTokens+1)}
 	if err := wk.submit(j); err != nil {
 		s.reject(wk, err)
 		writeError(w, err)
 		return
 	}
-	rec.ptoks = len(ids)
 	id := fmt.Sprintf("cmpl-%016x%08x", rand.Uint64(), rand.Uint32())
 	base := completion{ID: id, Object: "text_completion", Created: arrived.Unix(), Model: wk.name}
 	if req.Stream {
@@ -293,12 +297,24 @@ func relay(ctx context.Context, cancel context.CancelFunc, wk *worker, j *job, s
 	st := &stopper{stops: stops}
 	prev := j.prompt[len(j.prompt)-1]
 	n := 0
+	// The detokenize span runs from the first event to the last: text is
+	// made while the model decodes.
+	var dsp trace.Span
+	defer func() {
+		if dsp != nil {
+			dsp.SetAttributes(attrCompletionTokens.Int(n))
+			dsp.End()
+		}
+	}()
 	for {
 		var ev event
 		select {
 		case ev = <-j.events:
 		case <-ctx.Done():
 			return "", n, ctx.Err()
+		}
+		if dsp == nil {
+			_, dsp = wk.tracer.Start(ctx, "detokenize")
 		}
 		if ev.err != nil {
 			return "", n, ev.err

@@ -19,6 +19,15 @@
 //	POST /v1/attention    {model, text, maps [{layer, head}]}
 //	    → {object "attention", model, tokens [{id, piece, text, start, end}], layers, heads,
 //	       stats [layer][head] {entropy, max_weight, output_norm}, maps [{layer, head, weights [i][j]}]}
+//	POST /v1/embeddings   {model, input (string or ≤ 2048 strings), encoding_format "float"}
+//	    → {object "list", data [{object "embedding", index, embedding}], model,
+//	       usage {prompt_tokens, total_tokens}}   (encoder models only: mean-pooled, L2-normalised;
+//	       a decoder here, or an encoder on /v1/completions or /v1/attention, is a 400)
+//	GET  /v1/captures     ?limit=N (default 100) → {object "list", data [{id, time, model, version,
+//	                       reason "sampled"|"nan", prompt_tokens, tokens, heads [{layer, head}], top_k,
+//	                       trace_id, nan {count, layer, head}, maps_skipped}]}, newest first
+//	GET  /v1/captures/{id} → the summary plus token_list [{id, hash, text}] and
+//	                       maps [{layer, head, rows [{index [], weight [], nan}]}]
 //	GET  /healthz         200 while the process runs
 //	GET  /readyz          200 once the warm-up pass is done, 503 before and while shutting down
 //	GET  /metrics         Prometheus text format
@@ -57,6 +66,38 @@
 // token in which finished or cancelled sequences sit out, with the
 // telemetry head probe attached. Batches are static: requests arriving
 // while a batch runs queue for the next one. Attention requests run alone.
+//
+// # Attention-map capture
+//
+// Off unless Options.CaptureDB (--capture-db) names a bbolt file; then
+// the /v1/captures endpoints answer (404 captures_off otherwise). A
+// fraction CaptureSample (default 0.01) of completion requests keeps, from
+// the batched prefill, the maps of the CaptureHeads (default every head of
+// the last layer) over its prompt; every completion stopped by the NaN
+// guard is captured too (reason "nan", whatever the sample): after its
+// batch, one forward pass alone over its prompt and generated tokens
+// recomputes the maps (within the batch's memory reservation plus what is
+// free; else it is stored without maps, maps_skipped "memory_budget").
+// Each query row keeps its CaptureTopK largest weights (zeros left out;
+// NaN weights counted in "nan"). Tokens are stored as id and the first 8
+// bytes of SHA-256(salt ‖ vocabulary text), the salt random per file and
+// never served; CaptureRawTokens keeps the text. Note that the id alone
+// reveals the token to anyone with the tokenizer. Captures are written off
+// the request path by one goroutine, the newest CaptureMax kept, and
+// counted in headlight_attention_captures_total{model, reason}.
+//
+// # Tracing
+//
+// With Options.TracerProvider (the serve command builds an OTLP/HTTP one
+// when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is
+// set) each API request has a server span "METHOD /route", joined to the
+// caller's W3C traceparent, with children tokenize, queue, prefill, decode
+// and detokenize (detokenize runs from the first token event to the last,
+// alongside decode). Attributes: headlight.model, headlight.model.version,
+// headlight.prompt_tokens, headlight.batch_size,
+// headlight.completion_tokens (and headlight.padded_prompt_tokens on
+// prefill). Log records of a traced request carry trace_id and span_id.
+// The warm-up makes no spans.
 //
 // Shutdown (Serve's context ends): /readyz and new requests get 503,
 // in-flight requests finish (up to Options.ShutdownTimeout, then they are

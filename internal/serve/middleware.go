@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // recorder is the ResponseWriter the handlers see: it remembers the
@@ -65,6 +67,11 @@ func (s *Server) instrument(endpoint string, h http.Handler) http.Handler {
 		inflight.Inc()
 		defer inflight.Dec()
 		rec := &recorder{ResponseWriter: w}
+		quiet := endpoint == "/metrics" || endpoint == "/healthz" || endpoint == "/readyz"
+		var sp trace.Span
+		if !quiet {
+			r, sp = s.startRequestSpan(r, endpoint)
+		}
 		h.ServeHTTP(rec, r)
 		switch {
 		case rec.aborted || (rec.status == 0 && r.Context().Err() != nil):
@@ -78,10 +85,11 @@ func (s *Server) instrument(endpoint string, h http.Handler) http.Handler {
 		if rec.status >= 400 {
 			s.metrics.Errors.WithLabelValues(endpoint, code).Inc()
 		}
-		if endpoint == "/metrics" || endpoint == "/healthz" || endpoint == "/readyz" {
+		if quiet {
 			return
 		}
-		s.log.Info("request", "method", r.Method, "endpoint", endpoint, "status", rec.status, "model", rec.model,
+		s.log.InfoContext(r.Context(), "request", "method", r.Method, "endpoint", endpoint, "status", rec.status, "model", rec.model,
 			"duration_s", el.Seconds(), "prompt_tokens", rec.ptoks, "completion_tokens", rec.ctoks)
+		s.endRequestSpan(sp, rec)
 	})
 }

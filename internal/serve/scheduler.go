@@ -11,6 +11,7 @@ import (
 	"github.com/headlight/headlight/internal/engine"
 	"github.com/headlight/headlight/internal/model"
 	"github.com/headlight/headlight/internal/telemetry"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // jobKind says what a job asks of the model.
@@ -38,6 +39,7 @@ type job struct {
 	stop      []int // token ids that end generation without being emitted
 	sampling  engine.Sampling
 	sampled   bool      // record head statistics
+	capture   bool      // keep the prompt's attention maps (sampled capture)
 	warm      bool      // warm-up: no token or latency metrics
 	arrived   time.Time // when the HTTP request arrived
 	enqueued  time.Time
@@ -52,15 +54,21 @@ type job struct {
 
 // worker runs one model's batches on its own goroutine.
 type worker struct {
-	name   string
-	ld     *engine.Loaded
-	cfg    model.Config
-	maxSeq int // the served context: min(--max-seq-len, the model's)
-	opts   *Options
-	mm     *telemetry.ModelMetrics
-	probe  *telemetry.HeadProbe
-	budget *budget
-	log    *slog.Logger
+	name    string
+	ld      *engine.Loaded
+	cfg     model.Config
+	maxSeq  int // the served context: min(--max-seq-len, the model's)
+	opts    *Options
+	mm      *telemetry.ModelMetrics
+	probe   *telemetry.HeadProbe
+	budget  *budget
+	log     *slog.Logger
+	tracer  trace.Tracer
+	version string // the model's version, for spans
+
+	captures *captureStore // nil: capture off
+	capHeads []mapRef      // heads whose maps are captured
+	nanCaps  []nanCapture  // NaN captures to make after the running batch
 
 	mu     sync.Mutex
 	queue  []*job // arrival order
@@ -117,6 +125,7 @@ func (w *worker) loop() {
 			w.runAttention(jobs[0])
 		} else {
 			w.runGenerate(jobs)
+			w.runNaNCaptures(reserved)
 		}
 		w.budget.release(reserved)
 	}
@@ -254,7 +263,13 @@ func (w *worker) estimate(jobs []*job) int64 {
 		return attentionBytes(w.cfg, len(jobs[0].prompt), len(jobs[0].maps))
 	}
 	p, capacity := batchShape(jobs)
-	return BatchBytes(w.cfg, len(jobs), capacity, p)
+	est := BatchBytes(w.cfg, len(jobs), capacity, p)
+	for _, j := range jobs {
+		if j.capture { // the explicit path's maps, (P, P) per head in float32 + float64
+			est += int64(len(w.capHeads)) * int64(p) * int64(p) * (4 + 8)
+		}
+	}
+	return est
 }
 
 // batchShape is the longest prompt and the longest prompt + max tokens.

@@ -17,61 +17,25 @@ import (
 	"github.com/headlight/headlight/internal/telemetry"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
-
-// Options are the server's limits and knobs (the serve command's flags).
-type Options struct {
-	MaxBatch        int           // requests per batch
-	MaxBatchTokens  int           // padded prefill tokens per batch (batch × longest prompt)
-	MaxQueueWait    time.Duration // how long the oldest request waits for a batch to fill
-	MaxQueue        int           // queued requests per model before 429
-	MaxSeqLen       int           // prompt + generated tokens (0: the model's context)
-	MaxTokensCap    int           // largest max_tokens accepted
-	MemoryBudget    int64         // bytes for weights + KV caches + activations
-	HeadStatsSample float64       // fraction of requests whose head statistics are recorded
-	ShutdownTimeout time.Duration // how long shutdown waits for in-flight requests
-	Version         string        // reported in headlight_build_info
-	Logger          *slog.Logger  // nil: discard
-}
-
-// Defaults returns the serve command's defaults.
-func Defaults() Options {
-	return Options{MaxBatch: 8, MaxBatchTokens: 4096, MaxQueueWait: 5 * time.Millisecond, MaxQueue: 64,
-		MaxTokensCap: 512, MemoryBudget: 1 << 30, HeadStatsSample: 1, ShutdownTimeout: 30 * time.Second, Version: "dev"}
-}
-
-func (o *Options) check() error {
-	switch {
-	case o.MaxBatch < 1:
-		return fmt.Errorf("max batch %d must be ≥ 1", o.MaxBatch)
-	case o.MaxBatchTokens < 1:
-		return fmt.Errorf("max batch tokens %d must be ≥ 1", o.MaxBatchTokens)
-	case o.MaxQueueWait < 0:
-		return fmt.Errorf("max queue wait %v must be ≥ 0", o.MaxQueueWait)
-	case o.MaxQueue < 1:
-		return fmt.Errorf("max queue %d must be ≥ 1", o.MaxQueue)
-	case o.MaxSeqLen < 0:
-		return fmt.Errorf("max seq len %d must be ≥ 0", o.MaxSeqLen)
-	case o.MaxTokensCap < 1:
-		return fmt.Errorf("max tokens cap %d must be ≥ 1", o.MaxTokensCap)
-	case o.MemoryBudget < 1:
-		return fmt.Errorf("memory budget %d must be positive", o.MemoryBudget)
-	case !(o.HeadStatsSample >= 0 && o.HeadStatsSample <= 1):
-		return fmt.Errorf("head stats sample %v must be in [0, 1]", o.HeadStatsSample)
-	}
-	return nil
-}
 
 // Server serves a set of loaded models.
 type Server struct {
-	opts    Options
-	log     *slog.Logger
-	reg     *prometheus.Registry
-	metrics *telemetry.Metrics
-	budget  *budget
-	workers map[string]*worker
-	names   []string // model names in the order given; names[0] is the default
-	created int64    // unix seconds, for /v1/models
+	opts     Options
+	log      *slog.Logger
+	reg      *prometheus.Registry
+	tracer   trace.Tracer
+	metrics  *telemetry.Metrics
+	budget   *budget
+	captures *captureStore // nil: capture off
+	workers  map[string]*worker
+	names    []string // model names in the order given; names[0] is the default
+
+	embedders map[string]*embedder
+	embNames  []string // encoder names in the order given; embNames[0] is the default
+	created   int64    // unix seconds, for /v1/models
 
 	ready    atomic.Bool // warmed up and not shutting down
 	stopping atomic.Bool
@@ -85,14 +49,18 @@ func New(opts Options, models []*engine.Loaded, reg *prometheus.Registry) (*Serv
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
-	if len(models) == 0 {
+	if len(models) == 0 && len(opts.Embedders) == 0 {
 		return nil, errors.New("serve: no models")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	opts.Logger = slog.New(telemetry.TraceLogHandler(opts.Logger.Handler()))
+	if opts.TracerProvider == nil {
+		opts.TracerProvider = noop.NewTracerProvider()
+	}
 	s := &Server{opts: opts, log: opts.Logger, reg: reg, metrics: telemetry.New(reg, opts.Version),
-		workers: map[string]*worker{}, created: time.Now().Unix()}
+		tracer: opts.TracerProvider.Tracer(tracerName), workers: map[string]*worker{}, created: time.Now().Unix()}
 	s.metrics.MemoryBudget.Set(float64(opts.MemoryBudget))
 	s.budget = newBudget(opts.MemoryBudget, s.metrics.MemoryReserved)
 	for _, ld := range models {
@@ -110,13 +78,36 @@ func New(opts Options, models []*engine.Loaded, reg *prometheus.Registry) (*Serv
 		if opts.MaxSeqLen > 0 {
 			maxSeq = min(maxSeq, opts.MaxSeqLen)
 		}
-		w := &worker{name: ld.Name, ld: ld, cfg: cfg, maxSeq: maxSeq, opts: &s.opts, mm: s.metrics.Model(ld.Name),
+		var capHeads []mapRef
+		if opts.CaptureDB != "" {
+			var err error
+			if capHeads, err = resolveCaptureHeads(opts.CaptureHeads, cfg); err != nil {
+				return nil, fmt.Errorf("serve: model %q: %w", ld.Name, err)
+			}
+		}
+		w := &worker{name: ld.Name, capHeads: capHeads, ld: ld, cfg: cfg, maxSeq: maxSeq, opts: &s.opts, mm: s.metrics.Model(ld.Name),
 			probe: s.metrics.NewHeadProbe(ld.Name, cfg.Layers, cfg.Heads), budget: s.budget, log: s.log,
+			tracer: s.tracer, version: s.modelVersion(ld.Name),
 			wake: make(chan struct{}, 1), done: make(chan struct{})}
 		s.metrics.ModelInfo.WithLabelValues(ld.Name, cfg.Family, strconv.Itoa(cfg.Layers), strconv.Itoa(cfg.Heads),
 			strconv.Itoa(cfg.KVHeads), strconv.Itoa(cfg.VocabSize), strconv.Itoa(maxSeq)).Set(1)
 		s.workers[ld.Name] = w
 		s.names = append(s.names, ld.Name)
+	}
+	if err := s.addEmbedders(opts.Embedders); err != nil {
+		return nil, err
+	}
+	if opts.CaptureDB != "" {
+		st, err := openCaptureStore(opts.CaptureDB, opts.CaptureMax, s.log, func(c *captureRecord) {
+			s.metrics.Captures.WithLabelValues(c.Model, c.Reason).Inc()
+		})
+		if err != nil {
+			return nil, fmt.Errorf("serve: %w", err)
+		}
+		s.captures = st
+		for _, w := range s.workers {
+			w.captures = st
+		}
 	}
 	for _, w := range s.workers {
 		go w.loop()
@@ -161,6 +152,7 @@ func (s *Server) Warmup(ctx context.Context) error {
 			s.log.Error("warm-up failed; serving the model anyway", "model", name, "err", err)
 		}
 	}
+	s.warmEmbedders()
 	s.ready.Store(true)
 	if s.stopping.Load() { // Serve began shutting down meanwhile
 		s.ready.Store(false)
@@ -178,7 +170,10 @@ func (s *Server) Handler() http.Handler {
 	}
 	route("POST /v1/completions", "/v1/completions", s.tracked(s.handleCompletions))
 	route("POST /v1/attention", "/v1/attention", s.tracked(s.handleAttention))
+	route("POST /v1/embeddings", "/v1/embeddings", s.tracked(s.handleEmbeddings))
 	route("GET /v1/models", "/v1/models", s.handleModels)
+	route("GET /v1/captures", "/v1/captures", s.handleCaptureList)
+	route("GET /v1/captures/{id}", "/v1/captures/{id}", s.handleCaptureGet)
 	route("GET /healthz", "/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -224,9 +219,15 @@ func (s *Server) notReady() *apiError {
 // worker finds the model a request names ("" is the default model).
 func (s *Server) worker(name string) (*worker, error) {
 	if name == "" {
+		if len(s.names) == 0 {
+			return nil, badParam("model", "no language model is served (only embedding models: use /v1/embeddings)")
+		}
 		name = s.names[0]
 	}
 	w, ok := s.workers[name]
+	if _, enc := s.embedders[name]; enc {
+		return nil, badParam("model", "model %s is an embedding model: use /v1/embeddings", name)
+	}
 	if !ok {
 		return nil, newError(http.StatusNotFound, "model_not_found", "model %q does not exist (serving %v)", name, s.names)
 	}
@@ -258,6 +259,11 @@ func (s *Server) handleModels(w http.ResponseWriter, _ *http.Request) {
 		wk := s.workers[n]
 		out.Data = append(out.Data, entry{ID: n, Object: "model", Created: s.created, OwnedBy: "headlight",
 			Family: wk.cfg.Family, Layers: wk.cfg.Layers, Heads: wk.cfg.Heads, KVHeads: wk.cfg.KVHeads, MaxSeqLen: wk.maxSeq})
+	}
+	for _, n := range s.embNames {
+		c := s.embedders[n].cfg
+		out.Data = append(out.Data, entry{ID: n, Object: "model", Created: s.created, OwnedBy: "headlight",
+			Family: c.Family, Layers: c.Layers, Heads: c.Heads, KVHeads: c.KVHeads, MaxSeqLen: c.MaxSeq})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -312,5 +318,8 @@ func (s *Server) Close() {
 	}
 	for _, w := range s.workers {
 		<-w.done
+	}
+	if s.captures != nil {
+		s.captures.close()
 	}
 }

@@ -53,6 +53,8 @@ type Metrics struct {
 	HeadNaN     *prometheus.CounterVec   // NaN logits and outputs (always counted)
 	HeadInf     *prometheus.CounterVec   // ±Inf logits and outputs (always counted)
 
+	Captures *prometheus.CounterVec // model, reason ("sampled", "nan"): attention-map captures stored
+
 	ModelInfo *prometheus.GaugeVec // model, family, layers, heads, kv_heads, vocab, max_seq: 1
 }
 
@@ -94,6 +96,8 @@ func New(reg *prometheus.Registry, version string) *Metrics {
 		HeadOutNorm: f.histogram("headlight_attention_output_norm", "L2 norm of a head's output per query: the head's utilisation (sampled requests, decode steps and unpadded prefills).", normBuckets, "model", "layer", "head"),
 		HeadNaN:     f.counter("headlight_attention_nan_total", "NaN attention logits and outputs.", "model", "layer", "head"),
 		HeadInf:     f.counter("headlight_attention_inf_total", "Infinite attention logits and outputs (mask -Inf not counted).", "model", "layer", "head"),
+
+		Captures: f.counter("headlight_attention_captures_total", "Attention-map captures stored, by why the request was captured (sampled, nan).", "model", "reason"),
 
 		ModelInfo: f.gauge("headlight_model_info", "Loaded models (value 1).", "model", "family", "layers", "heads", "kv_heads", "vocab", "max_seq"),
 	}
