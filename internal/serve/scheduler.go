@@ -43,6 +43,9 @@ type job struct {
 	warm      bool      // warm-up: no token or latency metrics
 	arrived   time.Time // when the HTTP request arrived
 	enqueued  time.Time
+	// busy: another request reached this model within --max-queue-wait
+	// before this one, so waiting for company is likely to fill a batch.
+	busy bool
 
 	// events has room for maxTokens+1 events, so the scheduler never
 	// blocks on a slow client.
@@ -70,11 +73,13 @@ type worker struct {
 	capHeads []mapRef      // heads whose maps are captured
 	nanCaps  []nanCapture  // NaN captures to make after the running batch
 
-	mu     sync.Mutex
-	queue  []*job // arrival order
-	closed bool
-	wake   chan struct{} // capacity 1: something changed in the queue
-	done   chan struct{} // closed when loop returns
+	mu sync.Mutex
+	// lastEnqueued is when the latest request joined the queue (under mu).
+	lastEnqueued time.Time
+	queue        []*job // arrival order
+	closed       bool
+	wake         chan struct{} // capacity 1: something changed in the queue
+	done         chan struct{} // closed when loop returns
 }
 
 // submit queues j, or fails with 429 when the queue is full and 503 when
@@ -91,6 +96,8 @@ func (w *worker) submit(j *job) error {
 		return e
 	}
 	j.enqueued = time.Now()
+	j.busy = j.enqueued.Sub(w.lastEnqueued) < w.opts.MaxQueueWait
+	w.lastEnqueued = j.enqueued
 	w.queue = append(w.queue, j)
 	w.mm.Queued.Set(float64(len(w.queue)))
 	w.poke()
@@ -150,7 +157,10 @@ func (w *worker) next() ([]*job, int64) {
 		}
 		first := w.queue[0]
 		wait := time.Until(first.enqueued.Add(w.opts.MaxQueueWait))
-		if first.kind == kindGenerate && !w.closed && wait > 0 && w.countGenerate() < w.opts.MaxBatch {
+		// Wait for company only under load: a request that arrived alone
+		// (none other within --max-queue-wait before it) starts at once, so
+		// sparse traffic pays no batching delay.
+		if first.kind == kindGenerate && first.busy && !w.closed && wait > 0 && w.countGenerate() < w.opts.MaxBatch {
 			w.mu.Unlock()
 			t := time.NewTimer(wait)
 			select {
