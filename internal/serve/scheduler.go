@@ -43,8 +43,8 @@ type job struct {
 	warm      bool      // warm-up: no token or latency metrics
 	arrived   time.Time // when the HTTP request arrived
 	enqueued  time.Time
-	// busy: another request reached this model within --max-queue-wait
-	// before this one, so waiting for company is likely to fill a batch.
+	// busy: the model was running a batch or had requests queued when this
+	// one arrived, so waiting for company is likely to fill a batch.
 	busy bool
 
 	// events has room for maxTokens+1 events, so the scheduler never
@@ -74,12 +74,12 @@ type worker struct {
 	nanCaps  []nanCapture  // NaN captures to make after the running batch
 
 	mu sync.Mutex
-	// lastEnqueued is when the latest request joined the queue (under mu).
-	lastEnqueued time.Time
-	queue        []*job // arrival order
-	closed       bool
-	wake         chan struct{} // capacity 1: something changed in the queue
-	done         chan struct{} // closed when loop returns
+	// active is set while the loop runs a batch (under mu).
+	active bool
+	queue  []*job // arrival order
+	closed bool
+	wake   chan struct{} // capacity 1: something changed in the queue
+	done   chan struct{} // closed when loop returns
 }
 
 // submit queues j, or fails with 429 when the queue is full and 503 when
@@ -96,8 +96,7 @@ func (w *worker) submit(j *job) error {
 		return e
 	}
 	j.enqueued = time.Now()
-	j.busy = j.enqueued.Sub(w.lastEnqueued) < w.opts.MaxQueueWait
-	w.lastEnqueued = j.enqueued
+	j.busy = w.active || len(w.queue) > 0
 	w.queue = append(w.queue, j)
 	w.mm.Queued.Set(float64(len(w.queue)))
 	w.poke()
@@ -128,14 +127,22 @@ func (w *worker) loop() {
 		if jobs == nil {
 			return
 		}
+		w.setActive(true)
 		if jobs[0].kind == kindAttention {
 			w.runAttention(jobs[0])
 		} else {
 			w.runGenerate(jobs)
 			w.runNaNCaptures(reserved)
 		}
+		w.setActive(false)
 		w.budget.release(reserved)
 	}
+}
+
+func (w *worker) setActive(a bool) {
+	w.mu.Lock()
+	w.active = a
+	w.mu.Unlock()
 }
 
 // next waits for the next batch: it returns as soon as max-batch
@@ -157,9 +164,9 @@ func (w *worker) next() ([]*job, int64) {
 		}
 		first := w.queue[0]
 		wait := time.Until(first.enqueued.Add(w.opts.MaxQueueWait))
-		// Wait for company only under load: a request that arrived alone
-		// (none other within --max-queue-wait before it) starts at once, so
-		// sparse traffic pays no batching delay.
+		// Wait for company only under load: a request that found the model
+		// idle and the queue empty starts at once, so a lone client pays no
+		// batching delay.
 		if first.kind == kindGenerate && first.busy && !w.closed && wait > 0 && w.countGenerate() < w.opts.MaxBatch {
 			w.mu.Unlock()
 			t := time.NewTimer(wait)
