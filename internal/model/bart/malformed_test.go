@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/headlight/headlight/internal/attention"
+	"github.com/headlight/headlight/internal/model/internal/famtest"
 	"github.com/headlight/headlight/internal/tensor"
 	"github.com/headlight/headlight/internal/weights"
 )
@@ -21,7 +22,7 @@ func TestMalformedCheckpoint(t *testing.T) {
 		"model.decoder.layers.1.self_attn.out_proj.weight", "final_logits_bias",
 	} {
 		ms := copySource(t, src)
-		ms.shapes[name] = append([]int{1}, ms.shapes[name]...)
+		ms.Reshape(name, append([]int{1}, ms.Shape(name)...)...)
 		_, err := FromHF(hc, ms, engine())
 		if !errors.Is(err, weights.ErrShape) || !strings.Contains(err.Error(), name) {
 			t.Errorf("reshaped %s: error %v, want ErrShape naming it", name, err)
@@ -30,7 +31,7 @@ func TestMalformedCheckpoint(t *testing.T) {
 			continue // optional: BartModel has none
 		}
 		ms = copySource(t, src)
-		ms.drop(name)
+		ms.Drop(name)
 		_, err = FromHF(hc, ms, engine())
 		if !errors.Is(err, weights.ErrNoTensor) || !strings.Contains(err.Error(), name) {
 			t.Errorf("without %s: error %v, want ErrNoTensor naming it", name, err)
@@ -64,21 +65,20 @@ func TestOtherLayouts(t *testing.T) {
 	hc, src := openFixture(t)
 	r := loadReference(t, "bart_padded")
 	f := fixtureInputs(r)
-	for name, edit := range map[string]func(*memSource, *weights.HFConfig){
-		"no prefix": func(ms *memSource, _ *weights.HFConfig) {
+	for name, edit := range map[string]func(*famtest.MemSource, *weights.HFConfig){
+		"no prefix": func(ms *famtest.MemSource, _ *weights.HFConfig) {
 			for _, n := range ms.Names() {
 				if rest, ok := strings.CutPrefix(n, "model."); ok {
-					ms.rename(n, rest)
+					ms.Rename(n, rest)
 				}
 			}
 		},
-		"embed_tokens copy": func(ms *memSource, _ *weights.HFConfig) {
-			ms.rename("model.shared.weight", "model.decoder.embed_tokens.weight")
+		"embed_tokens copy": func(ms *famtest.MemSource, _ *weights.HFConfig) {
+			ms.Rename("model.shared.weight", "model.decoder.embed_tokens.weight")
 		},
-		"untied head": func(ms *memSource, hc *weights.HFConfig) {
+		"untied head": func(ms *famtest.MemSource, hc *weights.HFConfig) {
 			hc.Raw["tie_word_embeddings"] = false
-			ms.names = append(ms.names, "lm_head.weight")
-			ms.shapes["lm_head.weight"], ms.data["lm_head.weight"] = ms.shapes["model.shared.weight"], ms.data["model.shared.weight"]
+			ms.Put("lm_head.weight", ms.Shape("model.shared.weight"), ms.Data("model.shared.weight"))
 		},
 	} {
 		ms := copySource(t, src)
@@ -110,7 +110,7 @@ func TestBadConfig(t *testing.T) {
 		{func(m map[string]any) { m["activation_function"] = "silu" }, `"silu"`},
 		{func(m map[string]any) { m["model_type"] = "mbart" }, "mbart"},
 	} {
-		hc, err := weights.LoadHFConfig(familiesDir + "bart")
+		hc, err := weights.LoadHFConfig(famtest.Dir("bart"))
 		if err != nil {
 			t.Fatal(err)
 		}

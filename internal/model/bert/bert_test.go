@@ -105,10 +105,9 @@ func TestPrefixAndPooler(t *testing.T) {
 	in := fixtureInput(r)
 	ms := copySource(t, src)
 	for _, n := range ms.Names() {
-		ms.rename(n, "bert."+n)
+		ms.Rename(n, "bert."+n)
 	}
-	ms.names = append(ms.names, "cls.predictions.bias")
-	ms.shapes["cls.predictions.bias"], ms.data["cls.predictions.bias"] = []int{103}, make([]float32, 103)
+	ms.Put("cls.predictions.bias", []int{103}, make([]float32, 103))
 	m, err := FromHF(hc, ms, engine())
 	if err != nil {
 		t.Fatal(err)
@@ -124,8 +123,8 @@ func TestPrefixAndPooler(t *testing.T) {
 	if e := maxErr(p, r.Outputs["pooler_output"].Data); e > 1e-4 {
 		t.Errorf("bert. prefix: pooler max abs error %.3g", e)
 	}
-	ms.drop("bert.pooler.dense.weight")
-	ms.drop("bert.pooler.dense.bias")
+	ms.Drop("bert.pooler.dense.weight")
+	ms.Drop("bert.pooler.dense.bias")
 	m, err = FromHF(hc, ms, engine())
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/headlight/headlight/internal/attention"
+	"github.com/headlight/headlight/internal/model/internal/famtest"
 	"github.com/headlight/headlight/internal/nn"
 	"github.com/headlight/headlight/internal/weights"
 )
@@ -21,13 +22,13 @@ func TestMalformedCheckpoint(t *testing.T) {
 		"encoder.layer.1.attention.self.value.bias", "encoder.layer.0.output.dense.weight",
 	} {
 		ms := copySource(t, src)
-		ms.drop(name)
+		ms.Drop(name)
 		_, err := FromHF(hc, ms, engine())
 		if !errors.Is(err, weights.ErrNoTensor) || !strings.Contains(err.Error(), name) {
 			t.Errorf("without %s: error %v, want ErrNoTensor naming it", name, err)
 		}
 		ms = copySource(t, src)
-		ms.shapes[name] = append([]int{1}, ms.shapes[name]...)
+		ms.Reshape(name, append([]int{1}, ms.Shape(name)...)...)
 		_, err = FromHF(hc, ms, engine())
 		if !errors.Is(err, weights.ErrShape) || !strings.Contains(err.Error(), name) {
 			t.Errorf("reshaped %s: error %v, want ErrShape naming it", name, err)
@@ -70,7 +71,7 @@ func TestBadConfig(t *testing.T) {
 		{func(m map[string]any) { m["model_type"] = "roberta" }, "roberta"},
 		{func(m map[string]any) { m["layer_norm_eps"] = -1.0 }, "eps -1"},
 	} {
-		hc, err := weights.LoadHFConfig(fixtureDir)
+		hc, err := weights.LoadHFConfig(famtest.Dir("bert"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,43 +2,25 @@ package gpt2
 
 import (
 	"bytes"
-	"encoding/json"
 	"math"
-	"os"
 	"testing"
 
 	"github.com/headlight/headlight/internal/attention"
 	"github.com/headlight/headlight/internal/kernels"
 	"github.com/headlight/headlight/internal/model"
+	"github.com/headlight/headlight/internal/model/internal/famtest"
 	"github.com/headlight/headlight/internal/tensor"
 	"github.com/headlight/headlight/internal/weights"
 )
 
-const dir = "../../../testdata/families/gpt2"
-
 func load(t *testing.T) *Model {
 	t.Helper()
-	hc, err := weights.LoadHFConfig(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := weights.OpenHFDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { src.Close() })
+	hc, src := famtest.OpenHF(t, "gpt2")
 	m, err := FromHF(hc, src, attention.NewEngine(kernels.NewPool(2)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return m
-}
-
-type ref struct {
-	Inputs, Outputs map[string]struct {
-		Shape []int     `json:"shape"`
-		Data  []float64 `json:"data"`
-	}
 }
 
 // TestFixture: a right-padded batch of two sequences (9 and 6 tokens) gives
@@ -69,14 +51,7 @@ func TestGGUFRoundTrip(t *testing.T) {
 }
 
 func checkFixture(t *testing.T, m *Model) {
-	b, err := os.ReadFile(dir + "/reference.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r ref
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatal(err)
-	}
+	r := famtest.LoadReference(t, "gpt2")
 	B, S, V := 2, 9, m.Config().VocabSize
 	ids := make([]int, B*S)
 	lens := make([]int, B)
@@ -120,15 +95,7 @@ func checkFixture(t *testing.T, m *Model) {
 }
 
 func TestBadCheckpoint(t *testing.T) {
-	hc, err := weights.LoadHFConfig(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := weights.OpenHFDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
+	hc, src := famtest.OpenHF(t, "gpt2")
 	hc.VocabSize++ // the embedding no longer has this shape
 	if _, err := FromHF(hc, src, attention.NewEngine(nil)); err == nil {
 		t.Fatal("a config that disagrees with the tensors was accepted")
