@@ -173,6 +173,7 @@ func (p *plan) item(sc *scratch, q []float32, k, v tensor.Store, out []float32, 
 		return
 	}
 	withStats := st != nil
+	var ebuf [tileK]float32 // exp(s − m) of one tile row
 	m, l, t := sc.m[:rows], sc.l[:rows], sc.t[:rows]
 	cnt, bad := sc.cnt[:rows], sc.bad[:rows]
 	qoff := p.o.qOffset(b)
@@ -236,18 +237,24 @@ func (p *plan) item(sc *scratch, q []float32, k, v tensor.Store, out []float32, 
 				m[r] = mt
 			}
 			mr := m[r]
-			var ls, ts float32
+			// Weights of the tile row in one vector pass (masked keys,
+			// -Inf, give exactly 0), then the statistics over the allowed
+			// keys, then PV for the keys whose weight is not 0.
+			row := s[lo-k0 : hi-k0]
+			ew := ebuf[:len(row)]
+			ls := kernels.ExpShiftSum(ew, row, mr)
+			var ts float32
+			if withStats {
+				for j, x := range row {
+					if x != negInf {
+						ts += ew[j] * (x - mr)
+					}
+				}
+			}
 			for j := lo; j < hi; j++ {
-				x := s[j-k0]
-				if x == negInf {
-					continue
+				if e := ew[j-lo]; e != 0 {
+					kernels.Axpy(e, vd[voff+j*vst:voff+j*vst+d], acc)
 				}
-				e := kernels.Exp(x - mr)
-				ls += e
-				if withStats { // one FMA per key; the branch is the same for the whole call
-					ts += e * (x - mr)
-				}
-				kernels.Axpy(e, vd[voff+j*vst:voff+j*vst+d], acc)
 			}
 			l[r] += ls
 			t[r] += ts

@@ -54,3 +54,35 @@ func Exp(x float32) float32 {
 	}
 	return y * math.Float32frombits(uint32(k+127)<<23)
 }
+
+// ExpShiftSum sets dst[i] = Exp(src[i] - shift) for every i and returns
+// Σ dst[i]:
+//
+//	for i, x := range src { dst[i] = Exp(x - shift); s += dst[i] }
+//
+// dst may be src (in place); it panics if the lengths differ. -Inf inputs
+// give exactly 0 (softmax's masked keys). Each dst[i] is Exp's value (bit for
+// bit where Exp is compiled without FMA, as on amd64 below v3: the AVX2 path
+// repeats Exp's operations in the same order). The twin sums left to right;
+// the AVX2 path sums in 8 lanes (lane i%8) reduced as Dot's lanes are.
+func ExpShiftSum(dst, src []float32, shift float32) float32 {
+	if len(dst) != len(src) {
+		panic("kernels.ExpShiftSum: length mismatch")
+	}
+	if impl == implAVX2 {
+		return expShiftSumAVX2(dst, src, shift)
+	}
+	return expShiftSumGo(dst, src, shift)
+}
+
+// expShiftSumGo is the pure-Go twin of ExpShiftSum.
+func expShiftSumGo(dst, src []float32, shift float32) float32 {
+	dst = dst[:len(src)]
+	var s float32
+	for i, x := range src {
+		e := Exp(x - shift)
+		dst[i] = e
+		s += e
+	}
+	return s
+}

@@ -22,6 +22,13 @@ import "fmt"
 // result does not depend on the pool, on m or n, or on where the element lies
 // in c. (Where the compiler fuses s += x*y into an FMA, as on arm64, every
 // element is fused alike.)
+//
+// The AVX2 path (amd64, see Impl) sums each element in another fixed order,
+// the same for every element: lane p%8 of one 8-lane accumulator takes
+// a[i*k+p]*b[j*k+p] with one FMA for p increasing (the last k%8 products
+// through masked loads), the lanes are reduced as Dot's lanes are, and the
+// bias is added last. The same independence holds: an element's bits do not
+// depend on the pool, on m or n, or on its position in c.
 func MatMulTransB(pool *Pool, c, a, b, bias []float32, m, n, k int) {
 	if m < 0 || n < 0 || k < 0 || !fits(len(a), m, k) || !fits(len(b), n, k) || !fits(len(c), m, n) ||
 		(bias != nil && len(bias) < n) {
@@ -37,9 +44,13 @@ func MatMulTransB(pool *Pool, c, a, b, bias []float32, m, n, k int) {
 	}
 	mb := (m + gemmMC - 1) / gemmMC
 	nb := (n + gemmNC - 1) / gemmNC
+	block := gemmBlock
+	if impl == implAVX2 && k > 0 {
+		block = gemmBlockAVX2
+	}
 	pool.Run(mb*nb, func(_, t int) {
 		i0, j0 := (t/nb)*gemmMC, (t%nb)*gemmNC
-		gemmBlock(c, a, b, bias, n, k, i0, min(i0+gemmMC, m), j0, min(j0+gemmNC, n))
+		block(c, a, b, bias, n, k, i0, min(i0+gemmMC, m), j0, min(j0+gemmNC, n))
 	})
 }
 
@@ -196,4 +207,31 @@ func dotSeq(s float32, x, y []float32) float32 {
 		s += v * y[p]
 	}
 	return s
+}
+
+// gemmBlockAVX2 computes c[i0:i1, j0:j1] (see MatMulTransB) with the AVX2
+// tiles: 4 rows of a × 3 rows of b, smaller tiles at the block's edges. Every
+// tile runs over the whole of k (no k-slices: a slice's 8-lane partial sums
+// could not be kept in c), in the same per-element order. k must be > 0.
+func gemmBlockAVX2(c, a, b, bias []float32, n, k, i0, i1, j0, j1 int) {
+	for i := i0; i < i1; i += 4 {
+		r := min(4, i1-i)
+		ai := a[i*k : (i+r)*k]
+		for j := j0; j < j1; j += 3 {
+			cols := min(3, j1-j)
+			// The slices bound what the tile reads and writes: rows i…i+r-1
+			// of a, j…j+cols-1 of b, and c[(i+r-1)*n+j+cols-1] last.
+			gemmTiles[r-1][cols-1](c[i*n+j:(i+r-1)*n+j+cols], n, ai, b[j*k:(j+cols)*k], k)
+		}
+	}
+	if bias != nil {
+		bj := bias[j0:j1]
+		for i := i0; i < i1; i++ {
+			ci := c[i*n+j0 : i*n+j1]
+			ci = ci[:len(bj)]
+			for j, v := range bj {
+				ci[j] += v
+			}
+		}
+	}
 }

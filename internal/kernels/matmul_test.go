@@ -52,6 +52,21 @@ func mmSeq32(a, b, bias []float32, m, n, k int) []float32 {
 	return c
 }
 
+// mmLanesAVX2 is the documented per-element order of the AVX2 path.
+func mmLanesAVX2(a, b, bias []float32, m, n, k int) []float32 {
+	c := make([]float32, m*n)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			s := gemmLanesAVX2(a[i*k:(i+1)*k], b[j*k:(j+1)*k])
+			if bias != nil {
+				s += bias[j]
+			}
+			c[i*n+j] = s
+		}
+	}
+	return c
+}
+
 func sameBits(x, y []float32) int {
 	for i := range x {
 		if math.Float32bits(x[i]) != math.Float32bits(y[i]) {
@@ -61,7 +76,9 @@ func sameBits(x, y []float32) int {
 	return -1
 }
 
-func TestMatMulTransB(t *testing.T) {
+func TestMatMulTransB(t *testing.T) { forEachImpl(t, testMatMulTransB) }
+
+func testMatMulTransB(t *testing.T) {
 	pools := []*Pool{nil, NewPool(1), NewPool(2), NewPool(3)}
 	for _, p := range pools[1:] {
 		defer p.Close()
@@ -91,9 +108,14 @@ func TestMatMulTransB(t *testing.T) {
 						if first == nil {
 							first = append([]float32(nil), c...)
 							mmCheck(t, tag, c, a, b, bias, m, n, k)
-							if noFMA {
+							if noFMA && impl == implGo {
 								if i := sameBits(c, mmSeq32(a, b, bias, m, n, k)); i >= 0 {
 									t.Fatalf("%s: c[%d] differs from the documented float32 order", tag, i)
+								}
+							}
+							if impl == implAVX2 && m*n*k <= 8000 {
+								if i := sameBits(c, mmLanesAVX2(a, b, bias, m, n, k)); i >= 0 {
+									t.Fatalf("%s: c[%d] differs from the documented AVX2 order", tag, i)
 								}
 							}
 						} else if i := sameBits(c, first); i >= 0 {
@@ -108,7 +130,9 @@ func TestMatMulTransB(t *testing.T) {
 
 // An element's value must not depend on where it lies in c: computing one row
 // block or one column block alone gives the same bits.
-func TestMatMulTransBInvariance(t *testing.T) {
+func TestMatMulTransBInvariance(t *testing.T) { forEachImpl(t, testMatMulTransBInvariance) }
+
+func testMatMulTransBInvariance(t *testing.T) {
 	r := rand.New(rand.NewPCG(6, 6))
 	const m, n, k = 37, 101, 530 // not multiples of any block size
 	a, b, bias := randSlice(r, m*k), randSlice(r, n*k), randSlice(r, n)
@@ -135,7 +159,9 @@ func TestMatMulTransBInvariance(t *testing.T) {
 	}
 }
 
-func TestMatMulTransBEdges(t *testing.T) {
+func TestMatMulTransBEdges(t *testing.T) { forEachImpl(t, testMatMulTransBEdges) }
+
+func testMatMulTransBEdges(t *testing.T) {
 	// k = 0: c is the bias (or zero); m or n = 0 writes nothing.
 	c := []float32{7, 7, 7, 7, 7, 7}
 	MatMulTransB(nil, c, nil, nil, []float32{1, 2, 3}, 2, 3, 0)
@@ -170,7 +196,9 @@ func TestMatMulTransBEdges(t *testing.T) {
 	}
 }
 
-func TestMatMulTransBBadSizes(t *testing.T) {
+func TestMatMulTransBBadSizes(t *testing.T) { forEachImpl(t, testMatMulTransBBadSizes) }
+
+func testMatMulTransBBadSizes(t *testing.T) {
 	f := make([]float32, 100)
 	cases := []struct {
 		name       string
@@ -206,16 +234,21 @@ func FuzzMatMul(f *testing.F) {
 		if withBias {
 			bias = randSlice(r, n)
 		}
-		c, check := guarded(m*n, int(seed%4))
-		MatMulTransB(pools[poolIdx%4], c, a, b, bias, m, n, k)
-		if err := check(); err != nil {
-			t.Fatal(err)
-		}
-		mmCheck(t, fmt.Sprintf("m=%d n=%d k=%d", m, n, k), c, a, b, bias, m, n, k)
-		c1 := make([]float32, m*n)
-		MatMulTransB(nil, c1, a, b, bias, m, n, k)
-		if i := sameBits(c, c1); i >= 0 {
-			t.Fatalf("m=%d n=%d k=%d: c[%d] depends on the pool", m, n, k, i)
+		saved := impl
+		defer func() { impl = saved }()
+		for _, im := range implsAvailable() {
+			impl = im
+			c, check := guarded(m*n, int(seed%4))
+			MatMulTransB(pools[poolIdx%4], c, a, b, bias, m, n, k)
+			if err := check(); err != nil {
+				t.Fatal(err)
+			}
+			mmCheck(t, fmt.Sprintf("%v m=%d n=%d k=%d", im, m, n, k), c, a, b, bias, m, n, k)
+			c1 := make([]float32, m*n)
+			MatMulTransB(nil, c1, a, b, bias, m, n, k)
+			if i := sameBits(c, c1); i >= 0 {
+				t.Fatalf("%v m=%d n=%d k=%d: c[%d] depends on the pool", im, m, n, k, i)
+			}
 		}
 	})
 }

@@ -9,10 +9,26 @@ package kernels
 // len(x)%4 products; the lanes are then added as (s0+s1)+(s2+s3). Results are
 // therefore deterministic for a given length but are not the left-to-right
 // float32 sum.
+//
+// The AVX2 path (amd64, see Impl) sums in a different order, so its results
+// may differ from the twin's in the last bits; it is as deterministic (same
+// inputs, same path: same bits, whatever the thread count). Element i is
+// added with one FMA into lane i%8 of accumulator (i/8)%4 for i < n&^31, of
+// accumulator 0 for i < n&^7, and of accumulator 1 for the last n%8; the
+// accumulators are combined as (a0+a1)+(a2+a3) and the lanes l0…l7 as
+// ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7)).
 func Dot(x, y []float32) float32 {
 	if len(x) != len(y) {
 		panic("kernels.Dot: length mismatch")
 	}
+	if impl == implAVX2 {
+		return dotAVX2(x, y)
+	}
+	return dotGo(x, y)
+}
+
+// dotGo is the pure-Go twin of Dot (four lanes).
+func dotGo(x, y []float32) float32 {
 	var s0, s1, s2, s3 float32
 	y = y[:len(x)]
 	i := 0
@@ -34,10 +50,16 @@ func Dot(x, y []float32) float32 {
 //
 //	for i := range x { y[i] += a * x[i] }
 //
-// It panics if the lengths differ.
+// It panics if the lengths differ. The AVX2 path rounds a*x[i] + y[i] once
+// (FMA); the twin rounds the product and the sum where the compiler does not
+// fuse them (amd64 below v3).
 func Axpy(a float32, x, y []float32) {
 	if len(x) != len(y) {
 		panic("kernels.Axpy: length mismatch")
+	}
+	if impl == implAVX2 {
+		axpyAVX2(a, x, y)
+		return
 	}
 	y = y[:len(x)]
 	for i, v := range x {
@@ -49,6 +71,10 @@ func Axpy(a float32, x, y []float32) {
 //
 //	for i := range x { x[i] *= a }
 func Scale(a float32, x []float32) {
+	if impl == implAVX2 {
+		scaleAVX2(a, x)
+		return
+	}
 	for i := range x {
 		x[i] *= a
 	}

@@ -15,7 +15,7 @@ const u32 = 0x1p-24
 // sentinel marks memory a kernel must not touch; compared by bits.
 var sentinel = math.Float32frombits(0x7fc0dead)
 
-var vecSizes = []int{0, 1, 3, 7, 17, 63, 64, 65, 1000}
+var vecSizes = []int{0, 1, 3, 7, 8, 15, 16, 17, 31, 33, 63, 64, 65, 100, 768, 1000}
 
 func randSlice(r *rand.Rand, n int) []float32 {
 	s := make([]float32, n)
@@ -85,7 +85,9 @@ func dotLanes(x, y []float32) float32 {
 	return (lane[0] + lane[1]) + (lane[2] + lane[3])
 }
 
-func TestDot(t *testing.T) {
+func TestDot(t *testing.T) { forEachImpl(t, testDot) }
+
+func testDot(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 1))
 	for _, n := range vecSizes {
 		for off := 0; off <= 3; off++ {
@@ -101,9 +103,14 @@ func TestDot(t *testing.T) {
 			if err := math.Abs(float64(got) - want); err > dotBound(n, abs) {
 				t.Errorf("n=%d off=%d: Dot = %v, float64 %v, |err| %g > bound %g", n, off, got, want, err, dotBound(n, abs))
 			}
-			if noFMA {
+			if noFMA && impl == implGo {
 				if lanes := dotLanes(x, y); math.Float32bits(got) != math.Float32bits(lanes) {
 					t.Errorf("n=%d off=%d: Dot = %v, documented lane order gives %v", n, off, got, lanes)
+				}
+			}
+			if impl == implAVX2 {
+				if lanes := dotLanesAVX2(x, y); math.Float32bits(got) != math.Float32bits(lanes) {
+					t.Errorf("n=%d off=%d: Dot = %v, documented AVX2 order gives %v", n, off, got, lanes)
 				}
 			}
 			for _, e := range []error{cx(), cy()} {
@@ -122,7 +129,9 @@ func TestDot(t *testing.T) {
 	mustPanic(t, "Dot length mismatch", func() { Dot(nil, make([]float32, 1)) })
 }
 
-func TestDotSpecial(t *testing.T) {
+func TestDotSpecial(t *testing.T) { forEachImpl(t, testDotSpecial) }
+
+func testDotSpecial(t *testing.T) {
 	inf := float32(math.Inf(1))
 	if got := Dot([]float32{1, inf, 2}, []float32{1, 1, 1}); !math.IsInf(float64(got), 1) {
 		t.Errorf("Dot with +Inf = %v", got)
@@ -135,7 +144,9 @@ func TestDotSpecial(t *testing.T) {
 	}
 }
 
-func TestAxpy(t *testing.T) {
+func TestAxpy(t *testing.T) { forEachImpl(t, testAxpy) }
+
+func testAxpy(t *testing.T) {
 	r := rand.New(rand.NewPCG(2, 2))
 	for _, n := range vecSizes {
 		for off := 0; off <= 3; off++ {
@@ -151,6 +162,9 @@ func TestAxpy(t *testing.T) {
 				if err := math.Abs(float64(y[i]) - want); err > bound {
 					t.Fatalf("n=%d off=%d i=%d: Axpy gives %v, want %v", n, off, i, y[i], want)
 				}
+				if impl == implAVX2 && math.Float32bits(y[i]) != math.Float32bits(fma32(a, x[i], y0[i])) {
+					t.Fatalf("n=%d off=%d i=%d: Axpy gives %v, one rounding gives %v", n, off, i, y[i], fma32(a, x[i], y0[i]))
+				}
 			}
 			for _, e := range []error{cx(), cy()} {
 				if e != nil {
@@ -163,7 +177,9 @@ func TestAxpy(t *testing.T) {
 	mustPanic(t, "Axpy length mismatch", func() { Axpy(1, make([]float32, 4), make([]float32, 3)) })
 }
 
-func TestScale(t *testing.T) {
+func TestScale(t *testing.T) { forEachImpl(t, testScale) }
+
+func testScale(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 3))
 	for _, n := range vecSizes {
 		for off := 0; off <= 3; off++ {

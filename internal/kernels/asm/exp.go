@@ -1,0 +1,164 @@
+package main
+
+import (
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// Slots (8 equal words each) of the constant table of expVec. The values are
+// exp.go's constants rounded to float32, exactly as Go rounds them there.
+const (
+	cLo = iota
+	cHi
+	cLog2e
+	cMagic
+	cC1
+	cC2
+	cP0 // p0…p5: the polynomial, highest degree first
+	cP1
+	cP2
+	cP3
+	cP4
+	cP5
+	cOne
+	cInf
+	c127 // int32 127
+	nConst
+)
+
+var expConst Mem
+
+func expTable() {
+	expConst = GLOBL("expconst", RODATA|NOPTR)
+	vals := [nConst]uint32{
+		cLo:    math.Float32bits(float32(-87.33654475055310898657124730)),
+		cHi:    math.Float32bits(float32(88.72283905206835)),
+		cLog2e: math.Float32bits(float32(1.44269504088896341)),
+		cMagic: math.Float32bits(float32(0x1.8p23)),
+		cC1:    math.Float32bits(float32(0.693359375)),
+		cC2:    math.Float32bits(float32(-2.12194440e-4)),
+		cP0:    math.Float32bits(float32(1.9875691500e-4)),
+		cP1:    math.Float32bits(float32(1.3981999507e-3)),
+		cP2:    math.Float32bits(float32(8.3334519073e-3)),
+		cP3:    math.Float32bits(float32(4.1665795894e-2)),
+		cP4:    math.Float32bits(float32(1.6666665459e-1)),
+		cP5:    math.Float32bits(float32(5.0000001201e-1)),
+		cOne:   math.Float32bits(1),
+		cInf:   math.Float32bits(float32(math.Inf(1))),
+		c127:   127,
+	}
+	for s, v := range vals {
+		for l := 0; l < 8; l++ {
+			DATA(32*s+4*l, U32(v))
+		}
+	}
+}
+
+// expVec sets y to Exp(x) lane by lane with the operations of exp.go in the
+// same order, each rounded once (no FMA), so each lane equals the pure-Go Exp
+// compiled without FMA bit for bit. x is preserved.
+func expVec(cb reg.Register, x, y reg.VecVirtual) {
+	c := func(slot int) Mem { return Mem{Base: cb, Disp: 32 * slot} }
+	xc := YMM()
+	VMAXPS(c(cLo), x, xc)
+	VMINPS(c(cHi), xc, xc)
+	// k = round(x·log2e) via the magic constant; kf = float32(k).
+	t := YMM()
+	VMULPS(c(cLog2e), xc, t)
+	VADDPS(c(cMagic), t, t)
+	kf := YMM()
+	VSUBPS(c(cMagic), t, kf)
+	k := YMM()
+	VPSUBD(c(cMagic), t, k)
+	// r = (x − kf·c1) − kf·c2
+	r, u := YMM(), YMM()
+	VMULPS(c(cC1), kf, u)
+	VSUBPS(u, xc, r)
+	VMULPS(c(cC2), kf, u)
+	VSUBPS(u, r, r)
+	// p(r), then y = (p·r² + r) + 1
+	p := YMM()
+	VMOVUPS(c(cP0), p)
+	for s := cP1; s <= cP5; s++ {
+		VMULPS(r, p, p)
+		VADDPS(c(s), p, p)
+	}
+	VMULPS(r, r, u)
+	VMULPS(u, p, y)
+	VADDPS(r, y, y)
+	VADDPS(c(cOne), y, y)
+	// y·2^k as (y·s2)·2^min(k,127) with s2 = 2 when k = 128, else 1.
+	VPMINSD(c(c127), k, u)
+	VPADDD(c(c127), u, u)
+	VPSLLD(U8(23), u, u)
+	VPCMPGTD(c(c127), k, k)
+	VANDPS(c(cOne), k, k)
+	VADDPS(c(cOne), k, k)
+	VMULPS(k, y, y)
+	VMULPS(u, y, y)
+	// x > hi: +Inf; !(x ≥ lo): 0; NaN: x.
+	VCMPPS(U8(0x1e), c(cHi), x, u) // GT_OQ
+	VBLENDVPS(u, c(cInf), y, y)
+	VCMPPS(U8(0x1d), c(cLo), x, u) // GE_OQ
+	VANDPS(u, y, y)
+	VCMPPS(U8(0x03), x, x, u) // UNORD_Q
+	VBLENDVPS(u, x, y, y)
+}
+
+// genExpShiftSum writes expShiftSumAVX2: dst[i] = Exp(src[i]−shift), and
+// returns Σ dst[i] summed in 8 lanes (lane i%8, the tail through a mask)
+// reduced by hsum.
+func genExpShiftSum() {
+	TEXT("expShiftSumAVX2", NOSPLIT, "func(dst, src []float32, shift float32) float32")
+	Pragma("noescape")
+	Doc("expShiftSumAVX2 sets dst[i] = Exp(src[i]-shift) for i < len(src) ≤ len(dst) and returns their sum.")
+	expTable()
+	maskTable()
+	dp := Load(Param("dst").Base(), GP64())
+	sp := Load(Param("src").Base(), GP64())
+	n := Load(Param("src").Len(), GP64())
+	sh := YMM()
+	VBROADCASTSS(addr("shift"), sh)
+	cb := GP64()
+	LEAQ(expConst, cb)
+	acc := YMM()
+	VXORPS(acc, acc, acc)
+	i := GP64()
+	XORQ(i, i)
+	end := GP64()
+	MOVQ(n, end)
+	ANDQ(I32(-8), end)
+	Label("exp_loop")
+	CMPQ(i, end)
+	JAE(LabelRef("exp_tail"))
+	x, y := YMM(), YMM()
+	VMOVUPS(at(sp, i, 0), x)
+	VSUBPS(sh, x, x)
+	expVec(cb, x, y)
+	VMOVUPS(y, at(dp, i, 0))
+	VADDPS(y, acc, acc)
+	ADDQ(U8(8), i)
+	JMP(LabelRef("exp_loop"))
+	Label("exp_tail")
+	rem := GP64()
+	MOVQ(n, rem)
+	SUBQ(i, rem)
+	JZ(LabelRef("exp_reduce"))
+	mk := YMM()
+	loadMask(rem, mk)
+	x2, y2 := YMM(), YMM()
+	VMASKMOVPS(at(sp, i, 0), mk, x2)
+	VSUBPS(sh, x2, x2)
+	expVec(cb, x2, y2)
+	VANDPS(mk, y2, y2)
+	VMASKMOVPS(y2, mk, at(dp, i, 0))
+	VADDPS(y2, acc, acc)
+	Label("exp_reduce")
+	hsum(acc, sh)
+	Store(acc.AsX(), ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}

@@ -1,0 +1,167 @@
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// genDot writes dotAVX2. Element i goes to accumulator (i/8)%4, lane i%8,
+// for i < n&^31; then to accumulator 0 for i < n&^7; the last n%8 to
+// accumulator 1 (masked loads). Each product is added with one FMA. The
+// accumulators are combined as (a0+a1)+(a2+a3), then the lanes by hsum.
+func genDot() {
+	TEXT("dotAVX2", NOSPLIT, "func(x, y []float32) float32")
+	Pragma("noescape")
+	Doc("dotAVX2 returns Σ x[i]*y[i] (len(y) ≥ len(x)); see Dot for the order.")
+	maskTable()
+	xp := Load(Param("x").Base(), GP64())
+	yp := Load(Param("y").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	acc := make([]reg.VecVirtual, 4)
+	for q := range acc {
+		acc[q] = YMM()
+		VXORPS(acc[q], acc[q], acc[q])
+	}
+	i := GP64()
+	XORQ(i, i)
+	end := GP64()
+	MOVQ(n, end)
+	ANDQ(I32(-32), end)
+	Label("dot_loop32")
+	CMPQ(i, end)
+	JAE(LabelRef("dot_loop8_init"))
+	for q := 0; q < 4; q++ {
+		t := YMM()
+		VMOVUPS(at(xp, i, 32*q), t)
+		VFMADD231PS(at(yp, i, 32*q), t, acc[q])
+	}
+	ADDQ(U8(32), i)
+	JMP(LabelRef("dot_loop32"))
+	Label("dot_loop8_init")
+	MOVQ(n, end)
+	ANDQ(I32(-8), end)
+	Label("dot_loop8")
+	CMPQ(i, end)
+	JAE(LabelRef("dot_tail"))
+	t := YMM()
+	VMOVUPS(at(xp, i, 0), t)
+	VFMADD231PS(at(yp, i, 0), t, acc[0])
+	ADDQ(U8(8), i)
+	JMP(LabelRef("dot_loop8"))
+	Label("dot_tail")
+	rem := GP64()
+	MOVQ(n, rem)
+	SUBQ(i, rem)
+	JZ(LabelRef("dot_reduce"))
+	mk := YMM()
+	loadMask(rem, mk)
+	u, v := YMM(), YMM()
+	VMASKMOVPS(at(xp, i, 0), mk, u)
+	VMASKMOVPS(at(yp, i, 0), mk, v)
+	VFMADD231PS(v, u, acc[1])
+	Label("dot_reduce")
+	VADDPS(acc[1], acc[0], acc[0])
+	VADDPS(acc[3], acc[2], acc[2])
+	VADDPS(acc[2], acc[0], acc[0])
+	hsum(acc[0], acc[1])
+	Store(acc[0].AsX(), ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+// genAxpy writes axpyAVX2: y[i] = fma(a, x[i], y[i]).
+func genAxpy() {
+	TEXT("axpyAVX2", NOSPLIT, "func(a float32, x, y []float32)")
+	Pragma("noescape")
+	Doc("axpyAVX2 computes y[i] += a*x[i] with one rounding (FMA), len(y) ≥ len(x).")
+	av := YMM()
+	VBROADCASTSS(addr("a"), av)
+	xp := Load(Param("x").Base(), GP64())
+	yp := Load(Param("y").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	vecLoop("axpy", n, func(i reg.GPVirtual, disp int) {
+		t := YMM()
+		VMOVUPS(at(xp, i, disp), t)
+		VFMADD213PS(at(yp, i, disp), av, t)
+		VMOVUPS(t, at(yp, i, disp))
+	}, func(i reg.GPVirtual, mk reg.VecVirtual) {
+		t, u := YMM(), YMM()
+		VMASKMOVPS(at(xp, i, 0), mk, t)
+		VMASKMOVPS(at(yp, i, 0), mk, u)
+		VFMADD231PS(t, av, u)
+		VMASKMOVPS(u, mk, at(yp, i, 0))
+	})
+}
+
+// genScale writes scaleAVX2: x[i] *= a.
+func genScale() {
+	TEXT("scaleAVX2", NOSPLIT, "func(a float32, x []float32)")
+	Pragma("noescape")
+	Doc("scaleAVX2 computes x[i] *= a.")
+	av := YMM()
+	VBROADCASTSS(addr("a"), av)
+	xp := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	vecLoop("scale", n, func(i reg.GPVirtual, disp int) {
+		t := YMM()
+		VMULPS(at(xp, i, disp), av, t)
+		VMOVUPS(t, at(xp, i, disp))
+	}, func(i reg.GPVirtual, mk reg.VecVirtual) {
+		t := YMM()
+		VMASKMOVPS(at(xp, i, 0), mk, t)
+		VMULPS(t, av, t)
+		VMASKMOVPS(t, mk, at(xp, i, 0))
+	})
+}
+
+// vecLoop emits an elementwise loop over n elements: body on 8 elements at
+// index i (+disp bytes), unrolled 4× then 1×, and tail on the last n%8 with a
+// lane mask. It ends with VZEROUPPER and RET.
+func vecLoop(name string, n reg.Register, body func(i reg.GPVirtual, disp int), tail func(i reg.GPVirtual, mk reg.VecVirtual)) {
+	if tailMask.Symbol.Name == "" {
+		maskTable()
+	}
+	i := GP64()
+	XORQ(i, i)
+	end := GP64()
+	MOVQ(n, end)
+	ANDQ(I32(-32), end)
+	Label(name + "_loop32")
+	CMPQ(i, end)
+	JAE(LabelRef(name + "_loop8_init"))
+	for q := 0; q < 4; q++ {
+		body(i, 32*q)
+	}
+	ADDQ(U8(32), i)
+	JMP(LabelRef(name + "_loop32"))
+	Label(name + "_loop8_init")
+	MOVQ(n, end)
+	ANDQ(I32(-8), end)
+	Label(name + "_loop8")
+	CMPQ(i, end)
+	JAE(LabelRef(name + "_tail"))
+	body(i, 0)
+	ADDQ(U8(8), i)
+	JMP(LabelRef(name + "_loop8"))
+	Label(name + "_tail")
+	rem := GP64()
+	MOVQ(n, rem)
+	SUBQ(i, rem)
+	JZ(LabelRef(name + "_done"))
+	mk := YMM()
+	loadMask(rem, mk)
+	tail(i, mk)
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// addr is the stack address of parameter name.
+func addr(name string) Mem {
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
+}

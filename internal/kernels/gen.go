@@ -1,0 +1,12 @@
+package kernels
+
+// The amd64 kernels are generated with avo by the program in ./asm (its own
+// module, so avo is no dependency of Headlight). The outputs are committed.
+
+//go:generate sh -c "cd asm && go run . -set vec -out ../zvec_amd64.s -stubs ../zvec_stubs_amd64.go -pkg kernels"
+//go:generate sh -c "cd asm && go run . -set exp -out ../zexp_amd64.s -stubs ../zexp_stubs_amd64.go -pkg kernels"
+//go:generate sh -c "cd asm && go run . -set gemm1 -out ../zgemm1_amd64.s -stubs ../zgemm1_stubs_amd64.go -pkg kernels"
+//go:generate sh -c "cd asm && go run . -set gemm2 -out ../zgemm2_amd64.s -stubs ../zgemm2_stubs_amd64.go -pkg kernels"
+//go:generate sh -c "cd asm && go run . -set gemm3 -out ../zgemm3_amd64.s -stubs ../zgemm3_stubs_amd64.go -pkg kernels"
+//go:generate sh -c "cd asm && go run . -set gemm4 -out ../zgemm4_amd64.s -stubs ../zgemm4_stubs_amd64.go -pkg kernels"
+//go:generate sh -c "cd asm && go run . -set gemm43 -out ../zgemm43_amd64.s -stubs ../zgemm43_stubs_amd64.go -pkg kernels"
