@@ -24,8 +24,10 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
+# The pure-Go twins of the SIMD kernels are tested on their own too (purego tag).
 unit:
 	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -tags purego ./internal/kernels ./internal/attention
 
 # The race detector on the packages with concurrency, in short mode.
 race:
