@@ -198,9 +198,7 @@ func (p *plan) item(sc *scratch, q []float32, k, v tensor.Store, out []float32, 
 			qp := qoff + i
 			qrow := rowOf(q, i)
 			s := sc.s[:k1-k0]
-			for j := lo; j < hi; j++ {
-				s[j-k0] = p.scale * kernels.Dot(qrow, kd[koff+j*kst:koff+j*kst+d])
-			}
+			kernels.DotRows(s[lo-k0:hi-k0], p.scale, qrow, kd, koff+lo*kst, kst)
 			masked := 0
 			if p.elementwise {
 				masked = p.applyElementwise(s, b, h, i, qp, k0, lo, hi)
@@ -251,11 +249,7 @@ func (p *plan) item(sc *scratch, q []float32, k, v tensor.Store, out []float32, 
 					}
 				}
 			}
-			for j := lo; j < hi; j++ {
-				if e := ew[j-lo]; e != 0 {
-					kernels.Axpy(e, vd[voff+j*vst:voff+j*vst+d], acc)
-				}
-			}
+			kernels.AxpyRows(acc, ew, vd, voff+lo*vst, vst)
 			l[r] += ls
 			t[r] += ts
 		}
