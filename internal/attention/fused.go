@@ -236,18 +236,16 @@ func (p *plan) item(sc *scratch, q []float32, k, v tensor.Store, out []float32, 
 			}
 			mr := m[r]
 			// Weights of the tile row in one vector pass (masked keys,
-			// -Inf, give exactly 0), then the statistics over the allowed
-			// keys, then PV for the keys whose weight is not 0.
+			// -Inf, give exactly 0), with the entropy term Σ e·(s−m) in the
+			// same pass when statistics are on; then PV for the keys whose
+			// weight is not 0.
 			row := s[lo-k0 : hi-k0]
 			ew := ebuf[:len(row)]
-			ls := kernels.ExpShiftSum(ew, row, mr)
-			var ts float32
+			var ls, ts float32
 			if withStats {
-				for j, x := range row {
-					if x != negInf {
-						ts += ew[j] * (x - mr)
-					}
-				}
+				ls, ts = kernels.ExpShiftSumT(ew, row, mr)
+			} else {
+				ls = kernels.ExpShiftSum(ew, row, mr)
 			}
 			kernels.AxpyRows(acc, ew, vd, voff+lo*vst, vst)
 			l[r] += ls

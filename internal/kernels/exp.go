@@ -86,3 +86,43 @@ func expShiftSumGo(dst, src []float32, shift float32) float32 {
 	}
 	return s
 }
+
+// expLo is the smallest argument Exp does not flush to 0 (ln 2^-126).
+const expLo = float32(-87.33654475055310898657124730)
+
+// ExpShiftSumT is ExpShiftSum that also returns the entropy accumulator of
+// the fused attention kernel, in the same pass:
+//
+//	for i, x := range src {
+//		e := Exp(x - shift); dst[i] = e; sum += e
+//		t += e * max(x-shift, lo)   // lo = ln 2^-126: a masked −Inf key adds 0·lo = 0
+//	}
+//
+// The clamp changes nothing where e ≠ 0 (Exp flushes arguments below lo to
+// 0); a NaN argument keeps t NaN. The twin sums left to right; the AVX2 path
+// in 8 lanes like ExpShiftSum.
+func ExpShiftSumT(dst, src []float32, shift float32) (sum, t float32) {
+	if len(dst) != len(src) {
+		panic("kernels.ExpShiftSumT: length mismatch")
+	}
+	if impl == implAVX2 {
+		return expShiftSumTAVX2(dst, src, shift)
+	}
+	return expShiftSumTGo(dst, src, shift)
+}
+
+// expShiftSumTGo is the pure-Go twin of ExpShiftSumT.
+func expShiftSumTGo(dst, src []float32, shift float32) (sum, t float32) {
+	dst = dst[:len(src)]
+	for i, x := range src {
+		d := x - shift
+		e := Exp(d)
+		dst[i] = e
+		sum += e
+		if d < expLo {
+			d = expLo
+		}
+		t += e * d
+	}
+	return sum, t
+}

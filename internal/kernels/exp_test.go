@@ -10,10 +10,8 @@ import (
 
 var exhaustive = flag.Bool("kernels.exhaustive", false, "check Exp on every float32 in its range (slow)")
 
-const (
-	expLo = float32(-87.33654475055310898657124730) // below: flushed to 0
-	expHi = float32(88.72283905206835)              // above: +Inf
-)
+// expLo (exp.go): below it Exp flushes to 0.
+const expHi = float32(88.72283905206835) // above: +Inf
 
 // expULP returns |Exp(x) - e**x| in units of the float32 ulp of e**x (the
 // exact value is math.Exp in float64, whose own error is negligible here).

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -144,4 +145,48 @@ func BenchmarkExpShiftSum(b *testing.B) {
 	}
 	sinkF32 = s
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(xs)), "ns/exp")
+}
+
+// TestExpShiftSumT: on every path the weights and their sum are
+// ExpShiftSum's (bit for bit), and the entropy term is a float64 reference
+// of Σ e·(x−shift) over the keys with e ≠ 0, within n·eps of Σ|e·(x−shift)|;
+// masked −Inf keys add nothing and a NaN makes the term NaN.
+func TestExpShiftSumT(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(11, 12))
+		ninf := float32(math.Inf(-1))
+		for _, n := range vecSizes {
+			src := make([]float32, n)
+			shift := float32(r.NormFloat64() * 4)
+			for i := range src { // at most the shift, as under softmax's max; some so far below that e flushes to 0
+				src[i] = shift - float32(math.Abs(r.NormFloat64()*40))
+				if r.IntN(4) == 0 {
+					src[i] = ninf
+				}
+			}
+			want := make([]float32, n)
+			wsum := ExpShiftSum(want, src, shift)
+			got := make([]float32, n)
+			sum, tt := ExpShiftSumT(got, src, shift)
+			if sum != wsum || !slices.Equal(got, want) {
+				t.Fatalf("n=%d: weights or sum differ from ExpShiftSum (%v vs %v)", n, sum, wsum)
+			}
+			var ref, mag float64
+			for i, x := range src {
+				if got[i] != 0 {
+					p := float64(got[i]) * float64(x-shift)
+					ref += p
+					mag += math.Abs(p)
+				}
+			}
+			if err := math.Abs(float64(tt) - ref); math.IsNaN(err) || err > float64(n+8)*1.2e-7*mag+1e-37 {
+				t.Fatalf("n=%d: t = %v, want %v", n, tt, ref)
+			}
+		}
+		src := []float32{1, 2, float32(math.NaN()), 0, 1, 2, 3, 4, 5}
+		if _, tt := ExpShiftSumT(make([]float32, len(src)), src, 0); !math.IsNaN(float64(tt)) {
+			t.Errorf("NaN input: t = %v, want NaN", tt)
+		}
+		mustPanic(t, "ExpShiftSumT length mismatch", func() { ExpShiftSumT(make([]float32, 3), make([]float32, 4), 0) })
+	})
 }

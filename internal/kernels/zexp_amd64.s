@@ -4,131 +4,6 @@
 
 #include "textflag.h"
 
-// func expShiftSumAVX2(dst []float32, src []float32, shift float32) float32
-// Requires: AVX, AVX2, SSE
-TEXT ·expShiftSumAVX2(SB), NOSPLIT, $0-60
-	MOVQ         dst_base+0(FP), AX
-	MOVQ         src_base+24(FP), CX
-	MOVQ         src_len+32(FP), DX
-	VBROADCASTSS shift+48(FP), Y0
-	LEAQ         expconst<>+0(SB), BX
-	VXORPS       Y1, Y1, Y1
-	XORQ         SI, SI
-	MOVQ         DX, DI
-	ANDQ         $-8, DI
-
-exp_loop:
-	CMPQ      SI, DI
-	JAE       exp_tail
-	VMOVUPS   (CX)(SI*4), Y2
-	VSUBPS    Y0, Y2, Y2
-	VMAXPS    (BX), Y2, Y5
-	VMINPS    32(BX), Y5, Y5
-	VMULPS    64(BX), Y5, Y4
-	VADDPS    96(BX), Y4, Y4
-	VSUBPS    96(BX), Y4, Y3
-	VPSUBD    96(BX), Y4, Y4
-	VMULPS    128(BX), Y3, Y6
-	VSUBPS    Y6, Y5, Y5
-	VMULPS    160(BX), Y3, Y6
-	VSUBPS    Y6, Y5, Y5
-	VMOVUPS   192(BX), Y3
-	VMULPS    Y5, Y3, Y3
-	VADDPS    224(BX), Y3, Y3
-	VMULPS    Y5, Y3, Y3
-	VADDPS    256(BX), Y3, Y3
-	VMULPS    Y5, Y3, Y3
-	VADDPS    288(BX), Y3, Y3
-	VMULPS    Y5, Y3, Y3
-	VADDPS    320(BX), Y3, Y3
-	VMULPS    Y5, Y3, Y3
-	VADDPS    352(BX), Y3, Y3
-	VMULPS    Y5, Y5, Y6
-	VMULPS    Y6, Y3, Y3
-	VADDPS    Y5, Y3, Y3
-	VADDPS    384(BX), Y3, Y3
-	VPMINSD   448(BX), Y4, Y6
-	VPADDD    448(BX), Y6, Y6
-	VPSLLD    $0x17, Y6, Y6
-	VPCMPGTD  448(BX), Y4, Y4
-	VANDPS    384(BX), Y4, Y4
-	VADDPS    384(BX), Y4, Y4
-	VMULPS    Y4, Y3, Y3
-	VMULPS    Y6, Y3, Y3
-	VCMPPS    $0x1e, 32(BX), Y2, Y6
-	VBLENDVPS Y6, 416(BX), Y3, Y3
-	VCMPPS    $0x1d, (BX), Y2, Y6
-	VANDPS    Y6, Y3, Y3
-	VCMPPS    $0x03, Y2, Y2, Y6
-	VBLENDVPS Y6, Y2, Y3, Y3
-	VMOVUPS   Y3, (AX)(SI*4)
-	VADDPS    Y3, Y1, Y1
-	ADDQ      $0x08, SI
-	JMP       exp_loop
-
-exp_tail:
-	SUBQ       SI, DX
-	JZ         exp_reduce
-	MOVQ       $0x00000008, DI
-	SUBQ       DX, DI
-	LEAQ       tailmask<>+0(SB), DX
-	VMOVDQU    (DX)(DI*4), Y2
-	VMASKMOVPS (CX)(SI*4), Y2, Y3
-	VSUBPS     Y0, Y3, Y3
-	VMAXPS     (BX), Y3, Y5
-	VMINPS     32(BX), Y5, Y5
-	VMULPS     64(BX), Y5, Y4
-	VADDPS     96(BX), Y4, Y4
-	VSUBPS     96(BX), Y4, Y0
-	VPSUBD     96(BX), Y4, Y4
-	VMULPS     128(BX), Y0, Y6
-	VSUBPS     Y6, Y5, Y5
-	VMULPS     160(BX), Y0, Y6
-	VSUBPS     Y6, Y5, Y5
-	VMOVUPS    192(BX), Y0
-	VMULPS     Y5, Y0, Y0
-	VADDPS     224(BX), Y0, Y0
-	VMULPS     Y5, Y0, Y0
-	VADDPS     256(BX), Y0, Y0
-	VMULPS     Y5, Y0, Y0
-	VADDPS     288(BX), Y0, Y0
-	VMULPS     Y5, Y0, Y0
-	VADDPS     320(BX), Y0, Y0
-	VMULPS     Y5, Y0, Y0
-	VADDPS     352(BX), Y0, Y0
-	VMULPS     Y5, Y5, Y6
-	VMULPS     Y6, Y0, Y0
-	VADDPS     Y5, Y0, Y0
-	VADDPS     384(BX), Y0, Y0
-	VPMINSD    448(BX), Y4, Y6
-	VPADDD     448(BX), Y6, Y6
-	VPSLLD     $0x17, Y6, Y6
-	VPCMPGTD   448(BX), Y4, Y4
-	VANDPS     384(BX), Y4, Y4
-	VADDPS     384(BX), Y4, Y4
-	VMULPS     Y4, Y0, Y0
-	VMULPS     Y6, Y0, Y0
-	VCMPPS     $0x1e, 32(BX), Y3, Y6
-	VBLENDVPS  Y6, 416(BX), Y0, Y0
-	VCMPPS     $0x1d, (BX), Y3, Y6
-	VANDPS     Y6, Y0, Y0
-	VCMPPS     $0x03, Y3, Y3, Y6
-	VBLENDVPS  Y6, Y3, Y0, Y0
-	VANDPS     Y2, Y0, Y0
-	VMASKMOVPS Y0, Y2, (AX)(SI*4)
-	VADDPS     Y0, Y1, Y1
-
-exp_reduce:
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPS       X0, X1, X1
-	VPERMILPS    $0x0e, X1, X0
-	VADDPS       X0, X1, X1
-	VPERMILPS    $0x01, X1, X0
-	VADDSS       X0, X1, X1
-	MOVSS        X1, ret+56(FP)
-	VZEROUPPER
-	RET
-
 DATA expconst<>+0(SB)/4, $0xc2aeac50
 DATA expconst<>+4(SB)/4, $0xc2aeac50
 DATA expconst<>+8(SB)/4, $0xc2aeac50
@@ -268,3 +143,269 @@ DATA tailmask<>+52(SB)/4, $0x00000000
 DATA tailmask<>+56(SB)/4, $0x00000000
 DATA tailmask<>+60(SB)/4, $0x00000000
 GLOBL tailmask<>(SB), RODATA|NOPTR, $64
+
+// func expShiftSumAVX2(dst []float32, src []float32, shift float32) float32
+// Requires: AVX, AVX2, SSE
+TEXT ·expShiftSumAVX2(SB), NOSPLIT, $0-60
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         src_base+24(FP), CX
+	MOVQ         src_len+32(FP), DX
+	VBROADCASTSS shift+48(FP), Y0
+	LEAQ         expconst<>+0(SB), BX
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	XORQ         SI, SI
+	MOVQ         DX, DI
+	ANDQ         $-8, DI
+
+expShiftSumAVX2_loop:
+	CMPQ      SI, DI
+	JAE       expShiftSumAVX2_tail
+	VMOVUPS   (CX)(SI*4), Y2
+	VSUBPS    Y0, Y2, Y2
+	VMAXPS    (BX), Y2, Y5
+	VMINPS    32(BX), Y5, Y5
+	VMULPS    64(BX), Y5, Y4
+	VADDPS    96(BX), Y4, Y4
+	VSUBPS    96(BX), Y4, Y3
+	VPSUBD    96(BX), Y4, Y4
+	VMULPS    128(BX), Y3, Y6
+	VSUBPS    Y6, Y5, Y5
+	VMULPS    160(BX), Y3, Y6
+	VSUBPS    Y6, Y5, Y5
+	VMOVUPS   192(BX), Y3
+	VMULPS    Y5, Y3, Y3
+	VADDPS    224(BX), Y3, Y3
+	VMULPS    Y5, Y3, Y3
+	VADDPS    256(BX), Y3, Y3
+	VMULPS    Y5, Y3, Y3
+	VADDPS    288(BX), Y3, Y3
+	VMULPS    Y5, Y3, Y3
+	VADDPS    320(BX), Y3, Y3
+	VMULPS    Y5, Y3, Y3
+	VADDPS    352(BX), Y3, Y3
+	VMULPS    Y5, Y5, Y6
+	VMULPS    Y6, Y3, Y3
+	VADDPS    Y5, Y3, Y3
+	VADDPS    384(BX), Y3, Y3
+	VPMINSD   448(BX), Y4, Y6
+	VPADDD    448(BX), Y6, Y6
+	VPSLLD    $0x17, Y6, Y6
+	VPCMPGTD  448(BX), Y4, Y4
+	VANDPS    384(BX), Y4, Y4
+	VADDPS    384(BX), Y4, Y4
+	VMULPS    Y4, Y3, Y3
+	VMULPS    Y6, Y3, Y3
+	VCMPPS    $0x1e, 32(BX), Y2, Y6
+	VBLENDVPS Y6, 416(BX), Y3, Y3
+	VCMPPS    $0x1d, (BX), Y2, Y6
+	VANDPS    Y6, Y3, Y3
+	VCMPPS    $0x03, Y2, Y2, Y6
+	VBLENDVPS Y6, Y2, Y3, Y3
+	VMOVUPS   Y3, (AX)(SI*4)
+	VADDPS    Y3, Y1, Y1
+	ADDQ      $0x08, SI
+	JMP       expShiftSumAVX2_loop
+
+expShiftSumAVX2_tail:
+	SUBQ       SI, DX
+	JZ         expShiftSumAVX2_reduce
+	MOVQ       $0x00000008, DI
+	SUBQ       DX, DI
+	LEAQ       tailmask<>+0(SB), DX
+	VMOVDQU    (DX)(DI*4), Y2
+	VMASKMOVPS (CX)(SI*4), Y2, Y3
+	VSUBPS     Y0, Y3, Y3
+	VMAXPS     (BX), Y3, Y5
+	VMINPS     32(BX), Y5, Y5
+	VMULPS     64(BX), Y5, Y4
+	VADDPS     96(BX), Y4, Y4
+	VSUBPS     96(BX), Y4, Y0
+	VPSUBD     96(BX), Y4, Y4
+	VMULPS     128(BX), Y0, Y6
+	VSUBPS     Y6, Y5, Y5
+	VMULPS     160(BX), Y0, Y6
+	VSUBPS     Y6, Y5, Y5
+	VMOVUPS    192(BX), Y0
+	VMULPS     Y5, Y0, Y0
+	VADDPS     224(BX), Y0, Y0
+	VMULPS     Y5, Y0, Y0
+	VADDPS     256(BX), Y0, Y0
+	VMULPS     Y5, Y0, Y0
+	VADDPS     288(BX), Y0, Y0
+	VMULPS     Y5, Y0, Y0
+	VADDPS     320(BX), Y0, Y0
+	VMULPS     Y5, Y0, Y0
+	VADDPS     352(BX), Y0, Y0
+	VMULPS     Y5, Y5, Y6
+	VMULPS     Y6, Y0, Y0
+	VADDPS     Y5, Y0, Y0
+	VADDPS     384(BX), Y0, Y0
+	VPMINSD    448(BX), Y4, Y6
+	VPADDD     448(BX), Y6, Y6
+	VPSLLD     $0x17, Y6, Y6
+	VPCMPGTD   448(BX), Y4, Y4
+	VANDPS     384(BX), Y4, Y4
+	VADDPS     384(BX), Y4, Y4
+	VMULPS     Y4, Y0, Y0
+	VMULPS     Y6, Y0, Y0
+	VCMPPS     $0x1e, 32(BX), Y3, Y6
+	VBLENDVPS  Y6, 416(BX), Y0, Y0
+	VCMPPS     $0x1d, (BX), Y3, Y6
+	VANDPS     Y6, Y0, Y0
+	VCMPPS     $0x03, Y3, Y3, Y6
+	VBLENDVPS  Y6, Y3, Y0, Y0
+	VANDPS     Y2, Y0, Y0
+	VMASKMOVPS Y0, Y2, (AX)(SI*4)
+	VADDPS     Y0, Y1, Y1
+
+expShiftSumAVX2_reduce:
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X1
+	VPERMILPS    $0x0e, X1, X0
+	VADDPS       X0, X1, X1
+	VPERMILPS    $0x01, X1, X0
+	VADDSS       X0, X1, X1
+	MOVSS        X1, ret+56(FP)
+	VZEROUPPER
+	RET
+
+// func expShiftSumTAVX2(dst []float32, src []float32, shift float32) (sum float32, t float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·expShiftSumTAVX2(SB), NOSPLIT, $0-64
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         src_base+24(FP), CX
+	MOVQ         src_len+32(FP), DX
+	VBROADCASTSS shift+48(FP), Y0
+	LEAQ         expconst<>+0(SB), BX
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	XORQ         SI, SI
+	MOVQ         DX, DI
+	ANDQ         $-8, DI
+
+expShiftSumTAVX2_loop:
+	CMPQ      SI, DI
+	JAE       expShiftSumTAVX2_tail
+	VMOVUPS   (CX)(SI*4), Y3
+	VSUBPS    Y0, Y3, Y3
+	VMAXPS    (BX), Y3, Y6
+	VMINPS    32(BX), Y6, Y6
+	VMULPS    64(BX), Y6, Y5
+	VADDPS    96(BX), Y5, Y5
+	VSUBPS    96(BX), Y5, Y4
+	VPSUBD    96(BX), Y5, Y5
+	VMULPS    128(BX), Y4, Y7
+	VSUBPS    Y7, Y6, Y6
+	VMULPS    160(BX), Y4, Y7
+	VSUBPS    Y7, Y6, Y6
+	VMOVUPS   192(BX), Y4
+	VMULPS    Y6, Y4, Y4
+	VADDPS    224(BX), Y4, Y4
+	VMULPS    Y6, Y4, Y4
+	VADDPS    256(BX), Y4, Y4
+	VMULPS    Y6, Y4, Y4
+	VADDPS    288(BX), Y4, Y4
+	VMULPS    Y6, Y4, Y4
+	VADDPS    320(BX), Y4, Y4
+	VMULPS    Y6, Y4, Y4
+	VADDPS    352(BX), Y4, Y4
+	VMULPS    Y6, Y6, Y7
+	VMULPS    Y7, Y4, Y4
+	VADDPS    Y6, Y4, Y4
+	VADDPS    384(BX), Y4, Y4
+	VPMINSD   448(BX), Y5, Y7
+	VPADDD    448(BX), Y7, Y7
+	VPSLLD    $0x17, Y7, Y7
+	VPCMPGTD  448(BX), Y5, Y5
+	VANDPS    384(BX), Y5, Y5
+	VADDPS    384(BX), Y5, Y5
+	VMULPS    Y5, Y4, Y4
+	VMULPS    Y7, Y4, Y4
+	VCMPPS    $0x1e, 32(BX), Y3, Y7
+	VBLENDVPS Y7, 416(BX), Y4, Y4
+	VCMPPS    $0x1d, (BX), Y3, Y7
+	VANDPS    Y7, Y4, Y4
+	VCMPPS    $0x03, Y3, Y3, Y7
+	VBLENDVPS Y7, Y3, Y4, Y4
+	VMOVUPS   Y4, (AX)(SI*4)
+	VADDPS    Y4, Y1, Y1
+	VMAXPS    (BX), Y3, Y3
+	VMULPS    Y3, Y4, Y3
+	VADDPS    Y3, Y2, Y2
+	ADDQ      $0x08, SI
+	JMP       expShiftSumTAVX2_loop
+
+expShiftSumTAVX2_tail:
+	SUBQ       SI, DX
+	JZ         expShiftSumTAVX2_reduce
+	MOVQ       $0x00000008, DI
+	SUBQ       DX, DI
+	LEAQ       tailmask<>+0(SB), DX
+	VMOVDQU    (DX)(DI*4), Y3
+	VMASKMOVPS (CX)(SI*4), Y3, Y4
+	VSUBPS     Y0, Y4, Y4
+	VMAXPS     (BX), Y4, Y6
+	VMINPS     32(BX), Y6, Y6
+	VMULPS     64(BX), Y6, Y5
+	VADDPS     96(BX), Y5, Y5
+	VSUBPS     96(BX), Y5, Y0
+	VPSUBD     96(BX), Y5, Y5
+	VMULPS     128(BX), Y0, Y7
+	VSUBPS     Y7, Y6, Y6
+	VMULPS     160(BX), Y0, Y7
+	VSUBPS     Y7, Y6, Y6
+	VMOVUPS    192(BX), Y0
+	VMULPS     Y6, Y0, Y0
+	VADDPS     224(BX), Y0, Y0
+	VMULPS     Y6, Y0, Y0
+	VADDPS     256(BX), Y0, Y0
+	VMULPS     Y6, Y0, Y0
+	VADDPS     288(BX), Y0, Y0
+	VMULPS     Y6, Y0, Y0
+	VADDPS     320(BX), Y0, Y0
+	VMULPS     Y6, Y0, Y0
+	VADDPS     352(BX), Y0, Y0
+	VMULPS     Y6, Y6, Y7
+	VMULPS     Y7, Y0, Y0
+	VADDPS     Y6, Y0, Y0
+	VADDPS     384(BX), Y0, Y0
+	VPMINSD    448(BX), Y5, Y7
+	VPADDD     448(BX), Y7, Y7
+	VPSLLD     $0x17, Y7, Y7
+	VPCMPGTD   448(BX), Y5, Y5
+	VANDPS     384(BX), Y5, Y5
+	VADDPS     384(BX), Y5, Y5
+	VMULPS     Y5, Y0, Y0
+	VMULPS     Y7, Y0, Y0
+	VCMPPS     $0x1e, 32(BX), Y4, Y7
+	VBLENDVPS  Y7, 416(BX), Y0, Y0
+	VCMPPS     $0x1d, (BX), Y4, Y7
+	VANDPS     Y7, Y0, Y0
+	VCMPPS     $0x03, Y4, Y4, Y7
+	VBLENDVPS  Y7, Y4, Y0, Y0
+	VANDPS     Y3, Y0, Y0
+	VMASKMOVPS Y0, Y3, (AX)(SI*4)
+	VADDPS     Y0, Y1, Y1
+	VMAXPS     (BX), Y4, Y4
+	VMULPS     Y4, Y0, Y4
+	VANDPS     Y3, Y4, Y4
+	VADDPS     Y4, Y2, Y2
+
+expShiftSumTAVX2_reduce:
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X1
+	VPERMILPS    $0x0e, X1, X0
+	VADDPS       X0, X1, X1
+	VPERMILPS    $0x01, X1, X0
+	VADDSS       X0, X1, X1
+	MOVSS        X1, sum+56(FP)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X0, X2, X2
+	VPERMILPS    $0x0e, X2, X0
+	VADDPS       X0, X2, X2
+	VPERMILPS    $0x01, X2, X0
+	VADDSS       X0, X2, X2
+	MOVSS        X2, t+60(FP)
+	VZEROUPPER
+	RET

@@ -8,3 +8,8 @@ package kernels
 //
 //go:noescape
 func expShiftSumAVX2(dst []float32, src []float32, shift float32) float32
+
+// expShiftSumTAVX2 sets dst[i] = Exp(src[i]-shift) for i < len(src) ≤ len(dst) and returns their sum and Σ dst[i]·max(src[i]-shift, lo).
+//
+//go:noescape
+func expShiftSumTAVX2(dst []float32, src []float32, shift float32) (sum float32, t float32)

@@ -110,13 +110,22 @@ func expVec(cb reg.Register, x, y reg.VecVirtual) {
 
 // genExpShiftSum writes expShiftSumAVX2: dst[i] = Exp(src[i]−shift), and
 // returns Σ dst[i] summed in 8 lanes (lane i%8, the tail through a mask)
-// reduced by hsum.
-func genExpShiftSum() {
-	TEXT("expShiftSumAVX2", NOSPLIT, "func(dst, src []float32, shift float32) float32")
+// reduced by hsum. With withT it writes expShiftSumTAVX2, which also returns
+// Σ dst[i]·max(src[i]−shift, lo) in 8 lanes of its own (the entropy term of
+// the fused attention kernel; the clamp makes masked −Inf inputs add 0·lo).
+// The caller emits the constant and mask tables once per file.
+func genExpShiftSum(withT bool) {
+	name, sig := "expShiftSumAVX2", "func(dst, src []float32, shift float32) float32"
+	if withT {
+		name, sig = "expShiftSumTAVX2", "func(dst, src []float32, shift float32) (sum, t float32)"
+	}
+	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
-	Doc("expShiftSumAVX2 sets dst[i] = Exp(src[i]-shift) for i < len(src) ≤ len(dst) and returns their sum.")
-	expTable()
-	maskTable()
+	if withT {
+		Doc(name + " sets dst[i] = Exp(src[i]-shift) for i < len(src) ≤ len(dst) and returns their sum and Σ dst[i]·max(src[i]-shift, lo).")
+	} else {
+		Doc(name + " sets dst[i] = Exp(src[i]-shift) for i < len(src) ≤ len(dst) and returns their sum.")
+	}
 	dp := Load(Param("dst").Base(), GP64())
 	sp := Load(Param("src").Base(), GP64())
 	n := Load(Param("src").Len(), GP64())
@@ -124,29 +133,36 @@ func genExpShiftSum() {
 	VBROADCASTSS(addr("shift"), sh)
 	cb := GP64()
 	LEAQ(expConst, cb)
-	acc := YMM()
+	lo := Mem{Base: cb, Disp: 32 * cLo}
+	acc, tacc := YMM(), YMM()
 	VXORPS(acc, acc, acc)
+	VXORPS(tacc, tacc, tacc)
 	i := GP64()
 	XORQ(i, i)
 	end := GP64()
 	MOVQ(n, end)
 	ANDQ(I32(-8), end)
-	Label("exp_loop")
+	Label(name + "_loop")
 	CMPQ(i, end)
-	JAE(LabelRef("exp_tail"))
+	JAE(LabelRef(name + "_tail"))
 	x, y := YMM(), YMM()
 	VMOVUPS(at(sp, i, 0), x)
 	VSUBPS(sh, x, x)
 	expVec(cb, x, y)
 	VMOVUPS(y, at(dp, i, 0))
 	VADDPS(y, acc, acc)
+	if withT {
+		VMAXPS(lo, x, x) // NaN stays NaN through y
+		VMULPS(x, y, x)
+		VADDPS(x, tacc, tacc)
+	}
 	ADDQ(U8(8), i)
-	JMP(LabelRef("exp_loop"))
-	Label("exp_tail")
+	JMP(LabelRef(name + "_loop"))
+	Label(name + "_tail")
 	rem := GP64()
 	MOVQ(n, rem)
 	SUBQ(i, rem)
-	JZ(LabelRef("exp_reduce"))
+	JZ(LabelRef(name + "_reduce"))
 	mk := YMM()
 	loadMask(rem, mk)
 	x2, y2 := YMM(), YMM()
@@ -156,9 +172,21 @@ func genExpShiftSum() {
 	VANDPS(mk, y2, y2)
 	VMASKMOVPS(y2, mk, at(dp, i, 0))
 	VADDPS(y2, acc, acc)
-	Label("exp_reduce")
+	if withT {
+		VMAXPS(lo, x2, x2)
+		VMULPS(x2, y2, x2)
+		VANDPS(mk, x2, x2)
+		VADDPS(x2, tacc, tacc)
+	}
+	Label(name + "_reduce")
 	hsum(acc, sh)
-	Store(acc.AsX(), ReturnIndex(0))
+	if withT {
+		Store(acc.AsX(), ReturnIndex(0))
+		hsum(tacc, sh)
+		Store(tacc.AsX(), ReturnIndex(1))
+	} else {
+		Store(acc.AsX(), ReturnIndex(0))
+	}
 	VZEROUPPER()
 	RET()
 }

@@ -29,7 +29,10 @@ func main() {
 		genAxpy()
 		genScale()
 	case "exp":
-		genExpShiftSum()
+		expTable()
+		maskTable()
+		genExpShiftSum(false)
+		genExpShiftSum(true)
 	case "gemm1", "gemm2", "gemm3", "gemm4":
 		rows := int((*set)[4] - '0')
 		for cols := 1; cols <= 3; cols++ {
