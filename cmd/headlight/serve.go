@@ -75,9 +75,12 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer, onL
 	def := serve.Defaults()
 	fs := flag.NewFlagSet("headlight serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	configFile := fs.String("config", "", "YAML `file` of flag settings (keys are flag names; see above)")
 	addr := fs.String("addr", "127.0.0.1:8080", "`host:port` to listen on")
 	var models modelFlags
-	fs.Var(&models, "model", "a model to serve as `name[@version]=PATH` (the version is a span attribute; llama2.c .bin with tokenizer.bin beside it, .gguf, or a Hugging Face directory, where model_type bert serves /v1/embeddings; PATH "+engine.DefaultModel+" or empty: the embedded model); repeatable, the first is the default; in the variable, comma-separated (default: the embedded "+engine.DefaultModel+")")
+	fs.Var(&models, "model", "a model to serve as `name[@version]=PATH` (the version is a metrics label and span attribute, and responses name the model name@version; several versions of one name may be served, see --canary; llama2.c .bin with tokenizer.bin beside it, .gguf, or a Hugging Face directory, where model_type bert serves /v1/embeddings; PATH "+engine.DefaultModel+" or empty: the embedded model); repeatable, the first is the default; in the variable, comma-separated (default: the embedded "+engine.DefaultModel+")")
+	var canaries modelFlags
+	fs.Var(&canaries, "canary", "send a fraction of a model's requests to another of its versions, as `name=version:weight` (e.g. stories=v2:0.1 with --model stories@v1=A --model stories@v2=B): by a hash of the request's user field, else its X-Request-Key header, else at random, so one user always sees one version; the rest go to the first-listed version, and model \"name@version\" pins one; repeatable (one per model); in the variable, comma-separated")
 	maxBatch := fs.Int("max-batch", def.MaxBatch, "most requests in one batch")
 	maxBatchTokens := fs.Int("max-batch-tokens", def.MaxBatchTokens, "most padded prefill tokens in one batch (requests × longest prompt); a longer prompt gets 413")
 	maxQueueWait := fs.Duration("max-queue-wait", def.MaxQueueWait, "longest a request waits for its batch to fill")
@@ -93,6 +96,7 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer, onL
 	captureTopK := fs.Int("capture-topk", def.CaptureTopK, "weights kept per query row of a captured map (the largest, as index and weight)")
 	captureRaw := fs.Bool("capture-raw-tokens", false, "keep each captured token's text; by default only its id and a salted SHA-256 prefix of its text")
 	captureMax := fs.Int("capture-max", def.CaptureMax, "captures kept in --capture-db; older ones are deleted")
+	costPerCPU := fs.Float64("cost-per-cpu-second", 0, "price of one second of process CPU time, in your currency units: each batch's CPU time (getrusage, user + system) is split among its requests by tokens processed into headlight_cost_total and headlight_request_cost (0: off; headlight_cpu_seconds_total is kept either way)")
 	threads := fs.Int("threads", 0, "worker threads for the kernels (0 = GOMAXPROCS)")
 	shutdown := fs.Duration("shutdown-timeout", def.ShutdownTimeout, "how long SIGINT/SIGTERM waits for in-flight requests before cancelling them")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error (JSON logs on stderr; request text is never logged)")
@@ -112,6 +116,7 @@ accepting requests and drains the ones in flight.
 Every flag can also be set by an environment variable, shown in brackets;
 a flag on the command line wins over the variable.
 
+`+configHelp+`
 Tracing: with OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
 set, every request's spans (tokenize, queue, prefill, decode, detokenize) go
 to that OTLP/HTTP endpoint (the other OTEL_EXPORTER_OTLP_* variables,
@@ -142,6 +147,21 @@ Flags:
 	if err := applyEnv(fs); err != nil {
 		fmt.Fprintln(stderr, "headlight serve:", err)
 		return 2
+	}
+	if *configFile != "" {
+		if err := applyConfig(fs, *configFile); err != nil {
+			fmt.Fprintln(stderr, "headlight serve:", err)
+			return 2
+		}
+	}
+	var canarySpecs []serve.Canary
+	for _, c := range canaries {
+		cs, err := serve.ParseCanary(c)
+		if err != nil {
+			fmt.Fprintln(stderr, "headlight serve:", err)
+			return 2
+		}
+		canarySpecs = append(canarySpecs, cs)
 	}
 	capHeads, err := serve.ParseCaptureHeads(*captureHeads)
 	if err != nil {
@@ -220,7 +240,7 @@ Flags:
 			ld.Name = name
 		}
 		if ver != "" {
-			versions[ld.Name] = ver
+			ld.Name += "@" + ver // serve.New splits name and version
 		}
 		loaded = append(loaded, ld)
 		cfg := ld.Model.Config()
@@ -229,8 +249,8 @@ Flags:
 	}
 	opts := serve.Options{MaxBatch: *maxBatch, MaxBatchTokens: *maxBatchTokens, MaxQueueWait: *maxQueueWait,
 		MaxQueue: *maxQueue, MaxSeqLen: *maxSeqLen, MaxTokensCap: *maxTokensCap, MemoryBudget: int64(budget),
-		HeadStatsSample: *sample, ShutdownTimeout: *shutdown, Version: version, Logger: log,
-		ModelVersions: versions, TracerProvider: tp, Embedders: embedders, CaptureDB: *captureDB, CaptureSample: *captureSample,
+		HeadStatsSample: *sample, CostPerCPUSecond: *costPerCPU, ShutdownTimeout: *shutdown, Version: version, Logger: log,
+		ModelVersions: versions, Canaries: canarySpecs, TracerProvider: tp, Embedders: embedders, CaptureDB: *captureDB, CaptureSample: *captureSample,
 		CaptureHeads: capHeads, CaptureTopK: *captureTopK, CaptureRawTokens: *captureRaw, CaptureMax: *captureMax}
 	srv, err := serve.New(opts, loaded, prometheus.NewRegistry())
 	if err != nil {
@@ -255,8 +275,8 @@ Flags:
 }
 
 // applyEnv sets every flag not given on the command line from its
-// HEADLIGHT_* variable, if set and not empty (--model's variable is
-// comma-separated).
+// HEADLIGHT_* variable, if set and not empty (--model's and --canary's
+// variables are comma-separated).
 func applyEnv(fs *flag.FlagSet) error {
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -267,7 +287,7 @@ func applyEnv(fs *flag.FlagSet) error {
 			return
 		}
 		vals := []string{v}
-		if f.Name == "model" {
+		if repeatable[f.Name] {
 			vals = strings.Split(v, ",")
 		}
 		for _, x := range vals {

@@ -20,7 +20,7 @@ func TestServeHelp(t *testing.T) {
 		"--max-batch-tokens", "--max-queue-wait", "$HEADLIGHT_MAX_QUEUE_WAIT", "--max-queue", "--max-seq-len", "--max-tokens-cap",
 		"--memory-budget", "$HEADLIGHT_MEMORY_BUDGET", "--head-stats-sample", "--threads", "/v1/completions", "/v1/attention", "/metrics",
 		"--capture-db", "$HEADLIGHT_CAPTURE_DB", "--capture-sample", "--capture-heads", "--capture-topk", "--capture-raw-tokens", "--capture-max",
-		"/v1/captures", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "/v1/embeddings"} {
+		"/v1/captures", "--canary", "$HEADLIGHT_CANARY", "--config", "$HEADLIGHT_CONFIG", "--cost-per-cpu-second", "$HEADLIGHT_COST_PER_CPU_SECOND", "Configuration file", "wins over the file", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "/v1/embeddings"} {
 		if !strings.Contains(errb.String(), s) {
 			t.Errorf("help lacks %q", s)
 		}
@@ -42,6 +42,7 @@ func TestServeBadConfig(t *testing.T) {
 		{[]string{"--model", "x=/nonexistent/model.bin", "--addr", "127.0.0.1:0"}, nil, 1},
 		{[]string{"--memory-budget", "1KiB", "--addr", "127.0.0.1:0"}, nil, 1},
 		{[]string{"--capture-heads", "x"}, nil, 2},
+		{[]string{"--cost-per-cpu-second", "-1", "--addr", "127.0.0.1:0"}, nil, 1},
 		{[]string{"--capture-sample", "2", "--addr", "127.0.0.1:0"}, nil, 1},
 		{[]string{"--capture-db", "/nonexistent/dir/c.db", "--addr", "127.0.0.1:0"}, nil, 1},
 		{[]string{"--capture-db", "c.db", "--capture-heads", "9:0", "--addr", "127.0.0.1:0"}, nil, 1},

@@ -23,6 +23,7 @@ type attentionRequest struct {
 	Model string   `json:"model"`
 	Text  *string  `json:"text"`
 	Maps  []mapRef `json:"maps"`
+	User  string   `json:"user"` // the canary routing key
 }
 
 // tokenInfo is one token of the text: its id, vocabulary piece and byte
@@ -71,12 +72,12 @@ func (s *Server) handleAttention(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	wk, err := s.worker(req.Model)
+	wk, err := s.worker(req.Model, requestKey(r, req.User))
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	rec.model = wk.name
+	rec.model, rec.version = wk.name, wk.version
 	if req.Text == nil {
 		writeError(w, badParam("text", "text is required"))
 		return
@@ -131,7 +132,7 @@ func (s *Server) handleAttention(w http.ResponseWriter, r *http.Request) {
 		Stats  [][]headStat   `json:"stats"`
 		Maps   []headMap      `json:"maps"`
 		Usage  map[string]int `json:"usage"`
-	}{Object: "attention", Model: wk.name, Layers: cfg.Layers, Heads: cfg.Heads, Stats: res.stats, Maps: res.maps,
+	}{Object: "attention", Model: wk.id, Layers: cfg.Layers, Heads: cfg.Heads, Stats: res.stats, Maps: res.maps,
 		Usage: map[string]int{"prompt_tokens": len(ids), "total_tokens": len(ids)}}
 	for _, t := range toks {
 		out.Tokens = append(out.Tokens, tokenInfo{ID: t.ID, Piece: wk.ld.Tokenizer.TokenText(t.ID),
@@ -185,7 +186,10 @@ func (w *worker) runAttention(j *job) {
 	}
 	w.traceBatchStart([]*job{j}, start)
 	w.probe.Begin(1, nil, []bool{j.sampled})
-	if _, err := w.ld.Model.Forward(st, j.prompt, n, nil, true); err != nil {
+	cpu0 := processCPU()
+	_, err := w.ld.Model.Forward(st, j.prompt, n, nil, true)
+	w.charge([]*job{j}, []int{n}, processCPU()-cpu0)
+	if err != nil {
 		res.err = newError(http.StatusInternalServerError, "internal_error", "model %q failed: %v", w.name, err)
 		return
 	}

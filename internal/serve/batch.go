@@ -86,6 +86,14 @@ func (w *worker) runGenerate(jobs []*job) {
 		w.captureRequest(st, jobs, P, maps)
 	}
 	w.probe.Begin(B, lens, sampled)
+	cpu0 := processCPU()
+	defer func() { // before the recover above: also a failed batch's CPU is charged
+		processed := make([]int, B) // (batch) prompt + generated tokens
+		for b, j := range jobs {
+			processed[b] = len(j.prompt) + count[b]
+		}
+		w.charge(jobs, processed, processCPU()-cpu0)
+	}()
 	logits, err := w.ld.Model.Forward(st, tokens, P, lens, true) // (batch, vocab)
 	st.Capture, st.OnMaps = nil, nil
 	prefilled := time.Now()

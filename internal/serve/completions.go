@@ -29,8 +29,9 @@ type completionRequest struct {
 	StreamOptions *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
-	N    *int `json:"n"`
-	Echo bool `json:"echo"`
+	N    *int   `json:"n"`
+	Echo bool   `json:"echo"`
+	User string `json:"user"` // the canary routing key
 }
 
 // defaultMaxTokens is OpenAI's default for max_tokens.
@@ -125,14 +126,14 @@ func (s *Server) admit(w *worker, ids []int, maxTokens, maps int) error {
 	if e == nil {
 		return nil
 	}
-	s.metrics.Rejections.WithLabelValues(w.name, reason).Inc()
+	s.metrics.Rejections.WithLabelValues(w.name, w.version, reason).Inc()
 	return e
 }
 
 // reject counts a refused submission (queue full) and passes err on.
 func (s *Server) reject(w *worker, err error) {
 	if e, ok := err.(*apiError); ok && e.Code == "queue_full" {
-		s.metrics.Rejections.WithLabelValues(w.name, telemetry.ReasonQueueFull).Inc()
+		s.metrics.Rejections.WithLabelValues(w.name, w.version, telemetry.ReasonQueueFull).Inc()
 	}
 }
 
@@ -165,12 +166,12 @@ func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	wk, err := s.worker(req.Model)
+	wk, err := s.worker(req.Model, requestKey(r, req.User))
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	rec.model = wk.name
+	rec.model, rec.version = wk.name, wk.version
 	prompt, stops, sm, err := req.params()
 	if err != nil {
 		writeError(w, err)
@@ -203,7 +204,7 @@ func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := fmt.Sprintf("cmpl-%016x%08x", rand.Uint64(), rand.Uint32())
-	base := completion{ID: id, Object: "text_completion", Created: arrived.Unix(), Model: wk.name}
+	base := completion{ID: id, Object: "text_completion", Created: arrived.Unix(), Model: wk.id}
 	if req.Stream {
 		s.stream(rec, r, cancel, wk, j, base, stops, req.StreamOptions != nil && req.StreamOptions.IncludeUsage)
 		return

@@ -7,7 +7,7 @@
 //
 //	POST /v1/completions  {model, prompt (string), max_tokens (default 16), temperature (default 1),
 //	                       top_p, top_k (extension), seed, stop (string or ≤ 4 strings), stream,
-//	                       stream_options.include_usage}
+//	                       stream_options.include_usage, user (the canary key)}
 //	    → {id, object "text_completion", created, model,
 //	       choices [{text, index, logprobs null, finish_reason "stop"|"length"}],
 //	       usage {prompt_tokens, completion_tokens, total_tokens}}
@@ -16,7 +16,7 @@
 //	    finish reason, a usage chunk if asked, then "data: [DONE]".
 //	GET  /v1/models       → {object "list", data [{id, object "model", created, owned_by, family,
 //	                         layers, heads, kv_heads, max_seq_len}]}
-//	POST /v1/attention    {model, text, maps [{layer, head}]}
+//	POST /v1/attention    {model, text, maps [{layer, head}], user}
 //	    → {object "attention", model, tokens [{id, piece, text, start, end}], layers, heads,
 //	       stats [layer][head] {entropy, max_weight, output_norm}, maps [{layer, head, weights [i][j]}]}
 //	POST /v1/embeddings   {model, input (string or ≤ 2048 strings), encoding_format "float"}
@@ -32,7 +32,21 @@
 //	GET  /readyz          200 once the warm-up pass is done, 503 before and while shutting down
 //	GET  /metrics         Prometheus text format
 //
-// A request that names no model goes to the first one. Prompts are encoded
+// A request that names no model goes to the first one. Several versions of
+// one model may be served (Loaded.Name "name@version", the serve command's
+// --model name@version=PATH); each has its own worker. /v1/models lists
+// every "name@version" ("name" alone when unversioned), and responses
+// report the model that answered that way. A request for "name@version"
+// is pinned to that version; one for "name" goes to the stable (first
+// listed) version, or, with a Canary (--canary name=version:weight), to
+// the canary version when FNV-1a 64 of its key, as a fraction of 2^64 (the
+// top 53 bits over 2^53), is below the weight. The key is the request's
+// "user" field (completions and attention), else its X-Request-Key header,
+// else random: the same user always sees the same version. Metrics that
+// carry model also carry version ("unversioned" when none was given), so
+// canary analysis compares e.g. rate(headlight_errors_total) or the
+// latency and head-entropy histograms by version. Embedding models are
+// not split. Prompts are encoded
 // with BOS in front; generation stops at BOS or EOS ("stop"), at a stop
 // string ("stop"; the text ends before it) or after max_tokens ("length").
 //
@@ -67,6 +81,21 @@
 // telemetry head probe attached. Batches are static: requests arriving
 // while a batch runs queue for the next one. Attention requests run alone.
 //
+// # CPU time and cost
+//
+// Each generation batch's CPU time is the growth of the process's user +
+// system time (getrusage RUSAGE_SELF, not RUSAGE_THREAD, because the
+// kernels run on a pool of threads) from before its prefill to after its
+// last decode step; an attention request's is that of its forward pass.
+// It is split among the batch's requests in proportion to their prompt +
+// generated tokens into headlight_cpu_seconds_total{model, version}, and,
+// with Options.CostPerCPUSecond (--cost-per-cpu-second) > 0, priced into
+// headlight_cost_total{model, version} and one headlight_request_cost
+// observation per request. Whatever else the process does meanwhile (HTTP,
+// tokenising, another model's batch, GC) is counted too, so with several
+// busy models the figures overlap. Warm-up, NaN-capture recomputation and
+// /v1/embeddings are not charged. See cost.go.
+//
 // # Attention-map capture
 //
 // Off unless Options.CaptureDB (--capture-db) names a bbolt file; then
@@ -84,7 +113,7 @@
 // never served; CaptureRawTokens keeps the text. Note that the id alone
 // reveals the token to anyone with the tokenizer. Captures are written off
 // the request path by one goroutine, the newest CaptureMax kept, and
-// counted in headlight_attention_captures_total{model, reason}.
+// counted in headlight_attention_captures_total{model, version, reason}.
 //
 // # Tracing
 //
@@ -98,6 +127,15 @@
 // headlight.completion_tokens (and headlight.padded_prompt_tokens on
 // prefill). Log records of a traced request carry trace_id and span_id.
 // The warm-up makes no spans.
+//
+// # Configuration
+//
+// The serve command (cmd/headlight/serve.go) fills Options from its flags,
+// each also settable by a HEADLIGHT_<FLAG> variable and by a key of the
+// YAML file --config names (keys are the flag names, e.g. "max-batch: 4",
+// "model: [a=PATH, b=PATH]"); a flag beats its variable, which beats the
+// file, which beats the default. Unknown keys and values of the wrong type
+// are errors naming the key.
 //
 // Shutdown (Serve's context ends): /readyz and new requests get 503,
 // in-flight requests finish (up to Options.ShutdownTimeout, then they are

@@ -98,7 +98,7 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	rec.model = e.name
+	rec.model, rec.version = e.name, s.modelVersion(e.name)
 	texts, err := req.texts()
 	if err != nil {
 		writeError(w, err)
@@ -116,7 +116,7 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request) {
 	// Texts are encoded in batches of up to 32 of similar length.
 	est := ActivationBytes(e.cfg, min(len(texts), 32), longest) + int64(len(texts)*e.cfg.Dim*4)
 	if room := s.budget.headroom(); est > room {
-		s.metrics.Rejections.WithLabelValues(e.name, telemetry.ReasonMemoryBudget).Inc()
+		s.metrics.Rejections.WithLabelValues(e.name, s.modelVersion(e.name), telemetry.ReasonMemoryBudget).Inc()
 		writeError(w, newError(http.StatusRequestEntityTooLarge, "memory_budget", "the request needs about %d bytes of activations, over the %d left of --memory-budget %d after the weights", est, room, s.opts.MemoryBudget))
 		return
 	}
@@ -212,16 +212,16 @@ func (s *Server) warmEmbedders() {
 func (s *Server) addEmbedders(ems []*engine.Embedder) error {
 	s.embedders = map[string]*embedder{}
 	for _, em := range ems {
-		if _, dup := s.workers[em.Name]; dup || s.embedders[em.Name] != nil || em.Name == "" {
+		if _, dup := s.groups[em.Name]; dup || s.embedders[em.Name] != nil || em.Name == "" {
 			return fmt.Errorf("serve: model name %q is empty or given twice", em.Name)
 		}
 		if wb := encoderWeightBytes(em); !s.budget.fixed(wb) {
 			return fmt.Errorf("serve: model %q: weights (%d bytes, with the models before) exceed --memory-budget %d", em.Name, wb, s.opts.MemoryBudget)
 		}
 		cfg := em.Model.Config()
-		s.embedders[em.Name] = &embedder{name: em.Name, em: em, cfg: cfg, mm: s.metrics.Model(em.Name), turn: make(chan struct{}, 1)}
+		s.embedders[em.Name] = &embedder{name: em.Name, em: em, cfg: cfg, mm: s.metrics.Model(em.Name, s.modelVersion(em.Name)), turn: make(chan struct{}, 1)}
 		s.embNames = append(s.embNames, em.Name)
-		s.metrics.ModelInfo.WithLabelValues(em.Name, cfg.Family, fmt.Sprint(cfg.Layers), fmt.Sprint(cfg.Heads),
+		s.metrics.ModelInfo.WithLabelValues(em.Name, s.modelVersion(em.Name), cfg.Family, fmt.Sprint(cfg.Layers), fmt.Sprint(cfg.Heads),
 			fmt.Sprint(cfg.KVHeads), fmt.Sprint(cfg.VocabSize), fmt.Sprint(cfg.MaxSeq)).Set(1)
 	}
 	return nil

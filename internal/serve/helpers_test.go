@@ -169,14 +169,16 @@ func sseEvents(t *testing.T, r io.Reader) (events []string, done bool) {
 	return events, false
 }
 
-// metric is the value of the series name{labels} in reg: a counter's or
-// gauge's value, a histogram's sample count; -1 if absent.
+// metric is the sum over the series name{labels…} in reg (labels not
+// named may have any value) of a counter's or gauge's value or a
+// histogram's sample count; -1 if there is none.
 func metric(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
+	sum, found := 0.0, false
 	for _, mf := range mfs {
 		if mf.GetName() != name {
 			continue
@@ -194,15 +196,18 @@ func metric(t *testing.T, reg *prometheus.Registry, name string, labels map[stri
 			}
 			switch {
 			case m.GetHistogram() != nil:
-				return float64(m.GetHistogram().GetSampleCount())
+				sum, found = sum+float64(m.GetHistogram().GetSampleCount()), true
 			case m.GetCounter() != nil:
-				return m.GetCounter().GetValue()
+				sum, found = sum+m.GetCounter().GetValue(), true
 			case m.GetGauge() != nil:
-				return m.GetGauge().GetValue()
+				sum, found = sum+m.GetGauge().GetValue(), true
 			}
 		}
 	}
-	return -1
+	if !found {
+		return -1
+	}
+	return sum
 }
 
 // eventually polls cond for up to 5 s.

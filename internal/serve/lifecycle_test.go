@@ -147,16 +147,16 @@ func TestMetricsEndpoint(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	text := string(b)
 	for _, series := range []string{
-		`headlight_attention_entropy_nats_bucket{head="7",layer="4",model="stories260K",le="0.5"}`,
-		`headlight_attention_output_norm_count{head="0",layer="0",model="stories260K"}`,
-		`headlight_attention_nan_total{head="3",layer="2",model="stories260K"} 0`,
-		`headlight_request_duration_seconds_bucket{code="200",endpoint="/v1/completions",model="stories260K",le="0.5"}`,
-		`headlight_time_to_first_token_seconds_count{model="stories260K"} 1`,
-		`headlight_time_per_output_token_seconds_count{model="stories260K"} 9`,
-		`headlight_generated_tokens_total{model="stories260K"} 10`,
-		`headlight_queue_wait_seconds_count{model="stories260K"} 2`,
+		`headlight_attention_entropy_nats_bucket{head="7",layer="4",model="stories260K",version="unversioned",le="0.5"}`,
+		`headlight_attention_output_norm_count{head="0",layer="0",model="stories260K",version="unversioned"}`,
+		`headlight_attention_nan_total{head="3",layer="2",model="stories260K",version="unversioned"} 0`,
+		`headlight_request_duration_seconds_bucket{code="200",endpoint="/v1/completions",model="stories260K",version="unversioned",le="0.5"}`,
+		`headlight_time_to_first_token_seconds_count{model="stories260K",version="unversioned"} 1`,
+		`headlight_time_per_output_token_seconds_count{model="stories260K",version="unversioned"} 9`,
+		`headlight_generated_tokens_total{model="stories260K",version="unversioned"} 10`,
+		`headlight_queue_wait_seconds_count{model="stories260K",version="unversioned"} 2`,
 		`headlight_prefill_duration_seconds_count`, `headlight_batch_size_bucket`, `headlight_sequence_length_tokens_bucket`,
-		`headlight_queue_length{model="stories260K"} 0`, `headlight_model_info{family="llama"`, `headlight_build_info{`,
+		`headlight_queue_length{model="stories260K",version="unversioned"} 0`, `headlight_model_info{family="llama"`, `headlight_build_info{`,
 		`headlight_memory_budget_bytes 1.073741824e+09`, `headlight_memory_reserved_bytes`,
 		`go_goroutines`, `process_resident_memory_bytes`,
 	} {

@@ -12,10 +12,11 @@ import (
 // status and lets a handler name the model for the metrics' model label.
 type recorder struct {
 	http.ResponseWriter
-	status int
-	model  string
-	ptoks  int // prompt tokens, for the access log
-	ctoks  int // completion tokens, for the access log
+	status  int
+	model   string
+	version string // the model's version (metrics label)
+	ptoks   int    // prompt tokens, for the access log
+	ctoks   int    // completion tokens, for the access log
 	// aborted: the client went away before the answer was complete.
 	aborted bool
 }
@@ -81,14 +82,14 @@ func (s *Server) instrument(endpoint string, h http.Handler) http.Handler {
 		}
 		code := strconv.Itoa(rec.status)
 		el := time.Since(start)
-		s.metrics.RequestDuration.WithLabelValues(rec.model, endpoint, code).Observe(el.Seconds())
+		s.metrics.RequestDuration.WithLabelValues(rec.model, rec.version, endpoint, code).Observe(el.Seconds())
 		if rec.status >= 400 {
-			s.metrics.Errors.WithLabelValues(endpoint, code).Inc()
+			s.metrics.Errors.WithLabelValues(rec.model, rec.version, endpoint, code).Inc()
 		}
 		if quiet {
 			return
 		}
-		s.log.InfoContext(r.Context(), "request", "method", r.Method, "endpoint", endpoint, "status", rec.status, "model", rec.model,
+		s.log.InfoContext(r.Context(), "request", "method", r.Method, "endpoint", endpoint, "status", rec.status, "model", rec.model, "version", rec.version,
 			"duration_s", el.Seconds(), "prompt_tokens", rec.ptoks, "completion_tokens", rec.ctoks)
 		s.endRequestSpan(sp, rec)
 	})

@@ -22,6 +22,10 @@ type Options struct {
 	ShutdownTimeout time.Duration // how long shutdown waits for in-flight requests
 	Version         string        // reported in headlight_build_info
 	Logger          *slog.Logger  // nil: discard; records logged with a span get trace_id and span_id
+	// CostPerCPUSecond prices the CPU time of each batch, split among its
+	// requests by tokens (headlight_cost_total, headlight_request_cost;
+	// 0: off). See cost.go.
+	CostPerCPUSecond float64
 
 	// Attention-map capture (off while CaptureDB is ""): the fraction
 	// CaptureSample of completion requests, and every request stopped by
@@ -41,8 +45,13 @@ type Options struct {
 	Embedders []*engine.Embedder
 
 	// ModelVersions maps a model name to its version (span attribute
-	// headlight.model.version; "unversioned" when absent).
+	// headlight.model.version, metrics label version; "unversioned" when
+	// absent). A model loaded with Name "name@version" has that version
+	// whatever the map says; several versions of one name may be served.
 	ModelVersions map[string]string
+	// Canaries split a model's traffic between its stable (first listed)
+	// version and another one, by request key (see doc.go).
+	Canaries []Canary
 	// TracerProvider makes the request spans (nil: no tracing). See
 	// telemetry.NewTracerProvider for the OTLP one.
 	TracerProvider trace.TracerProvider
@@ -73,6 +82,8 @@ func (o *Options) check() error {
 		return fmt.Errorf("memory budget %d must be positive", o.MemoryBudget)
 	case !(o.HeadStatsSample >= 0 && o.HeadStatsSample <= 1):
 		return fmt.Errorf("head stats sample %v must be in [0, 1]", o.HeadStatsSample)
+	case !(o.CostPerCPUSecond >= 0) || o.CostPerCPUSecond > 1e12:
+		return fmt.Errorf("cost per CPU second %v must be ≥ 0 and finite", o.CostPerCPUSecond)
 	case !(o.CaptureSample >= 0 && o.CaptureSample <= 1):
 		return fmt.Errorf("capture sample %v must be in [0, 1]", o.CaptureSample)
 	case o.CaptureDB != "" && o.CaptureTopK < 1:

@@ -57,7 +57,8 @@ type job struct {
 
 // worker runs one model's batches on its own goroutine.
 type worker struct {
-	name    string
+	name    string // the model name (the metrics' model label)
+	id      string // what responses report: "name@version", or "name" when unversioned
 	ld      *engine.Loaded
 	cfg     model.Config
 	maxSeq  int // the served context: min(--max-seq-len, the model's)
@@ -67,7 +68,7 @@ type worker struct {
 	budget  *budget
 	log     *slog.Logger
 	tracer  trace.Tracer
-	version string // the model's version, for spans
+	version string // the model's version ("unversioned"), for spans and metrics
 
 	captures *captureStore // nil: capture off
 	capHeads []mapRef      // heads whose maps are captured

@@ -29,9 +29,13 @@ type Server struct {
 	tracer   trace.Tracer
 	metrics  *telemetry.Metrics
 	budget   *budget
-	captures *captureStore // nil: capture off
-	workers  map[string]*worker
-	names    []string // model names in the order given; names[0] is the default
+	captures *captureStore      // nil: capture off
+	workers  map[string]*worker // by id: "name@version", or "name" when unversioned
+	names    []string           // worker ids in the order given
+	groups   map[string]*group  // by model name: its versions and canary
+	// groupNames are the model names in the order given; groupNames[0] is
+	// the default.
+	groupNames []string
 
 	embedders map[string]*embedder
 	embNames  []string // encoder names in the order given; embNames[0] is the default
@@ -64,8 +68,16 @@ func New(opts Options, models []*engine.Loaded, reg *prometheus.Registry) (*Serv
 	s.metrics.MemoryBudget.Set(float64(opts.MemoryBudget))
 	s.budget = newBudget(opts.MemoryBudget, s.metrics.MemoryReserved)
 	for _, ld := range models {
-		if _, dup := s.workers[ld.Name]; dup || ld.Name == "" {
-			return nil, fmt.Errorf("serve: model name %q is empty or given twice", ld.Name)
+		name, version := splitModelID(ld.Name)
+		if version == "" {
+			version = s.modelVersion(name)
+		}
+		id := name
+		if version != unversioned {
+			id = name + "@" + version
+		}
+		if _, dup := s.workers[id]; dup || name == "" {
+			return nil, fmt.Errorf("serve: model %q is unnamed or given twice", ld.Name)
 		}
 		cfg := ld.Model.Config()
 		if tv := ld.Tokenizer.VocabSize(); tv != cfg.VocabSize {
@@ -85,21 +97,24 @@ func New(opts Options, models []*engine.Loaded, reg *prometheus.Registry) (*Serv
 				return nil, fmt.Errorf("serve: model %q: %w", ld.Name, err)
 			}
 		}
-		w := &worker{name: ld.Name, capHeads: capHeads, ld: ld, cfg: cfg, maxSeq: maxSeq, opts: &s.opts, mm: s.metrics.Model(ld.Name),
-			probe: s.metrics.NewHeadProbe(ld.Name, cfg.Layers, cfg.Heads), budget: s.budget, log: s.log,
-			tracer: s.tracer, version: s.modelVersion(ld.Name),
+		w := &worker{name: name, id: id, capHeads: capHeads, ld: ld, cfg: cfg, maxSeq: maxSeq, opts: &s.opts, mm: s.metrics.Model(name, version),
+			probe: s.metrics.NewHeadProbe(name, version, cfg.Layers, cfg.Heads), budget: s.budget, log: s.log,
+			tracer: s.tracer, version: version,
 			wake: make(chan struct{}, 1), done: make(chan struct{})}
-		s.metrics.ModelInfo.WithLabelValues(ld.Name, cfg.Family, strconv.Itoa(cfg.Layers), strconv.Itoa(cfg.Heads),
+		s.metrics.ModelInfo.WithLabelValues(name, version, cfg.Family, strconv.Itoa(cfg.Layers), strconv.Itoa(cfg.Heads),
 			strconv.Itoa(cfg.KVHeads), strconv.Itoa(cfg.VocabSize), strconv.Itoa(maxSeq)).Set(1)
-		s.workers[ld.Name] = w
-		s.names = append(s.names, ld.Name)
+		s.workers[id] = w
+		s.names = append(s.names, id)
+	}
+	if err := s.addGroups(opts.Canaries); err != nil {
+		return nil, err
 	}
 	if err := s.addEmbedders(opts.Embedders); err != nil {
 		return nil, err
 	}
 	if opts.CaptureDB != "" {
 		st, err := openCaptureStore(opts.CaptureDB, opts.CaptureMax, s.log, func(c *captureRecord) {
-			s.metrics.Captures.WithLabelValues(c.Model, c.Reason).Inc()
+			s.metrics.Captures.WithLabelValues(c.Model, c.Version, c.Reason).Inc()
 		})
 		if err != nil {
 			return nil, fmt.Errorf("serve: %w", err)
@@ -214,24 +229,6 @@ func (s *Server) notReady() *apiError {
 		return newError(http.StatusServiceUnavailable, "shutting_down", "the server is shutting down")
 	}
 	return newError(http.StatusServiceUnavailable, "not_ready", "the server is warming up")
-}
-
-// worker finds the model a request names ("" is the default model).
-func (s *Server) worker(name string) (*worker, error) {
-	if name == "" {
-		if len(s.names) == 0 {
-			return nil, badParam("model", "no language model is served (only embedding models: use /v1/embeddings)")
-		}
-		name = s.names[0]
-	}
-	w, ok := s.workers[name]
-	if _, enc := s.embedders[name]; enc {
-		return nil, badParam("model", "model %s is an embedding model: use /v1/embeddings", name)
-	}
-	if !ok {
-		return nil, newError(http.StatusNotFound, "model_not_found", "model %q does not exist (serving %v)", name, s.names)
-	}
-	return w, nil
 }
 
 // sample decides whether a request's head statistics are recorded.

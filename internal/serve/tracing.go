@@ -46,7 +46,7 @@ func (s *Server) endRequestSpan(sp trace.Span, rec *recorder) {
 	}
 	sp.SetAttributes(attribute.Int("http.response.status_code", rec.status))
 	if rec.model != "" {
-		sp.SetAttributes(attrModel.String(rec.model), attrModelVersion.String(s.modelVersion(rec.model)),
+		sp.SetAttributes(attrModel.String(rec.model), attrModelVersion.String(rec.version),
 			attrPromptTokens.Int(rec.ptoks), attrCompletionTokens.Int(rec.ctoks))
 	}
 	if rec.status >= 500 {
@@ -60,7 +60,7 @@ func (s *Server) modelVersion(name string) string {
 	if v := s.opts.ModelVersions[name]; v != "" {
 		return v
 	}
-	return "unversioned"
+	return unversioned
 }
 
 // traceBatchStart records, for each job of a batch about to run, its queue

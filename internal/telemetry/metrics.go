@@ -2,7 +2,8 @@
 // probe that feeds per-head statistics into them.
 //
 // Nothing here is global: New registers every collector on the registry it
-// is given. Labels are bounded: model (the configured names), layer and
+// is given. Labels are bounded: model and version (the configured names
+// and versions; "unversioned" when none was given), layer and
 // head (the model's shape), endpoint (the server's routes), code (HTTP
 // status) and reason (a fixed set of admission limits). Units are base
 // units: seconds, bytes, nats; counts end in _total.
@@ -28,12 +29,12 @@ const (
 // Metrics are the server's collectors.
 type Metrics struct {
 	// HTTP level.
-	RequestDuration *prometheus.HistogramVec // model, endpoint, code: end to end
+	RequestDuration *prometheus.HistogramVec // model, version, endpoint, code: end to end
 	InFlight        *prometheus.GaugeVec     // endpoint: requests being handled
-	Errors          *prometheus.CounterVec   // endpoint, code: responses with status ≥ 400
-	Rejections      *prometheus.CounterVec   // model, reason: admission control refusals
+	Errors          *prometheus.CounterVec   // model, version, endpoint, code: responses with status ≥ 400
+	Rejections      *prometheus.CounterVec   // model, version, reason: admission control refusals
 
-	// Scheduler level, per model.
+	// Scheduler level, per model and version (the model: comments below).
 	QueueWait       *prometheus.HistogramVec // model: enqueue → batch start
 	Prefill         *prometheus.HistogramVec // model: the prefill forward pass of a batch
 	TimeToFirst     *prometheus.HistogramVec // model: request arrival → first token
@@ -47,15 +48,22 @@ type Metrics struct {
 	MemoryReserved  prometheus.Gauge         // bytes held by weights and running batches
 	MemoryBudget    prometheus.Gauge         // the configured budget
 
-	// Attention heads, per model × layer × head.
+	// Attention heads, per model × version × layer × head.
 	HeadEntropy *prometheus.HistogramVec // nats, one observation per query row (sampled)
 	HeadOutNorm *prometheus.HistogramVec // per-query output norm (sampled)
 	HeadNaN     *prometheus.CounterVec   // NaN logits and outputs (always counted)
 	HeadInf     *prometheus.CounterVec   // ±Inf logits and outputs (always counted)
 
-	Captures *prometheus.CounterVec // model, reason ("sampled", "nan"): attention-map captures stored
+	// Cost, per model and version: batches' process CPU time split among
+	// their requests by tokens, and that time priced by the configured
+	// cost per CPU-second.
+	CPUSeconds  *prometheus.CounterVec
+	Cost        *prometheus.CounterVec
+	RequestCost *prometheus.HistogramVec
 
-	ModelInfo *prometheus.GaugeVec // model, family, layers, heads, kv_heads, vocab, max_seq: 1
+	Captures *prometheus.CounterVec // model, version, reason ("sampled", "nan"): attention-map captures stored
+
+	ModelInfo *prometheus.GaugeVec // model, version, family, layers, heads, kv_heads, vocab, max_seq: 1
 }
 
 // latency buckets, seconds: 0.5 ms … 60 s.
@@ -68,6 +76,9 @@ var tokenBuckets = prometheus.ExponentialBuckets(1, 2, 16)
 // 2.08 (8), 4.16 (64), 6.24 (512), 8.3 (4096).
 var entropyBuckets = []float64{0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 2.5, 3, 3.5, 4, 5, 6, 7, 8, 10}
 
+// costBuckets, currency units per request: 1e-7 … 1e2.
+var costBuckets = prometheus.ExponentialBuckets(1e-7, 4, 16)
+
 // normBuckets for per-query head output norms.
 var normBuckets = prometheus.ExponentialBuckets(0.015625, 2, 16)
 
@@ -76,30 +87,34 @@ var normBuckets = prometheus.ExponentialBuckets(0.015625, 2, 16)
 func New(reg *prometheus.Registry, version string) *Metrics {
 	f := factory{reg}
 	m := &Metrics{
-		RequestDuration: f.histogram("headlight_request_duration_seconds", "End-to-end HTTP request latency.", latencyBuckets, "model", "endpoint", "code"),
+		RequestDuration: f.histogram("headlight_request_duration_seconds", "End-to-end HTTP request latency.", latencyBuckets, "model", "version", "endpoint", "code"),
 		InFlight:        f.gauge("headlight_requests_in_flight", "HTTP requests being handled (queued or running).", "endpoint"),
-		Errors:          f.counter("headlight_errors_total", "HTTP responses with an error status.", "endpoint", "code"),
-		Rejections:      f.counter("headlight_admission_rejections_total", "Requests refused by admission control (each one an avoided overload or OOM), by the limit hit.", "model", "reason"),
+		Errors:          f.counter("headlight_errors_total", "HTTP responses with an error status.", "model", "version", "endpoint", "code"),
+		Rejections:      f.counter("headlight_admission_rejections_total", "Requests refused by admission control (each one an avoided overload or OOM), by the limit hit.", "model", "version", "reason"),
 
-		QueueWait:       f.histogram("headlight_queue_wait_seconds", "Time a request waited in the queue before its batch started.", latencyBuckets, "model"),
-		Prefill:         f.histogram("headlight_prefill_duration_seconds", "Duration of a batch's prefill forward pass.", latencyBuckets, "model"),
-		TimeToFirst:     f.histogram("headlight_time_to_first_token_seconds", "Time from request arrival to its first generated token.", latencyBuckets, "model"),
-		TimePerToken:    f.histogram("headlight_time_per_output_token_seconds", "Time between consecutive generated tokens of a request.", latencyBuckets, "model"),
-		PromptTokens:    f.counter("headlight_prompt_tokens_total", "Prompt tokens prefilled.", "model"),
-		GeneratedTokens: f.counter("headlight_generated_tokens_total", "Tokens generated.", "model"),
-		BatchSize:       f.histogram("headlight_batch_size", "Requests per batch.", prometheus.LinearBuckets(1, 1, 16), "model"),
-		SeqLen:          f.histogram("headlight_sequence_length_tokens", "Prompt plus generated tokens of a finished request.", tokenBuckets, "model"),
-		Queued:          f.gauge("headlight_queue_length", "Requests waiting in the queue.", "model"),
-		Running:         f.gauge("headlight_sequences_running", "Sequences in the running batch.", "model"),
+		QueueWait:       f.histogram("headlight_queue_wait_seconds", "Time a request waited in the queue before its batch started.", latencyBuckets, "model", "version"),
+		Prefill:         f.histogram("headlight_prefill_duration_seconds", "Duration of a batch's prefill forward pass.", latencyBuckets, "model", "version"),
+		TimeToFirst:     f.histogram("headlight_time_to_first_token_seconds", "Time from request arrival to its first generated token.", latencyBuckets, "model", "version"),
+		TimePerToken:    f.histogram("headlight_time_per_output_token_seconds", "Time between consecutive generated tokens of a request.", latencyBuckets, "model", "version"),
+		PromptTokens:    f.counter("headlight_prompt_tokens_total", "Prompt tokens prefilled.", "model", "version"),
+		GeneratedTokens: f.counter("headlight_generated_tokens_total", "Tokens generated.", "model", "version"),
+		BatchSize:       f.histogram("headlight_batch_size", "Requests per batch.", prometheus.LinearBuckets(1, 1, 16), "model", "version"),
+		SeqLen:          f.histogram("headlight_sequence_length_tokens", "Prompt plus generated tokens of a finished request.", tokenBuckets, "model", "version"),
+		Queued:          f.gauge("headlight_queue_length", "Requests waiting in the queue.", "model", "version"),
+		Running:         f.gauge("headlight_sequences_running", "Sequences in the running batch.", "model", "version"),
 
-		HeadEntropy: f.histogram("headlight_attention_entropy_nats", "Attention entropy of one query row of a head (sampled requests).", entropyBuckets, "model", "layer", "head"),
-		HeadOutNorm: f.histogram("headlight_attention_output_norm", "L2 norm of a head's output per query: the head's utilisation (sampled requests, decode steps and unpadded prefills).", normBuckets, "model", "layer", "head"),
-		HeadNaN:     f.counter("headlight_attention_nan_total", "NaN attention logits and outputs.", "model", "layer", "head"),
-		HeadInf:     f.counter("headlight_attention_inf_total", "Infinite attention logits and outputs (mask -Inf not counted).", "model", "layer", "head"),
+		HeadEntropy: f.histogram("headlight_attention_entropy_nats", "Attention entropy of one query row of a head (sampled requests).", entropyBuckets, "model", "version", "layer", "head"),
+		HeadOutNorm: f.histogram("headlight_attention_output_norm", "L2 norm of a head's output per query: the head's utilisation (sampled requests, decode steps and unpadded prefills).", normBuckets, "model", "version", "layer", "head"),
+		HeadNaN:     f.counter("headlight_attention_nan_total", "NaN attention logits and outputs.", "model", "version", "layer", "head"),
+		HeadInf:     f.counter("headlight_attention_inf_total", "Infinite attention logits and outputs (mask -Inf not counted).", "model", "version", "layer", "head"),
 
-		Captures: f.counter("headlight_attention_captures_total", "Attention-map captures stored, by why the request was captured (sampled, nan).", "model", "reason"),
+		CPUSeconds:  f.counter("headlight_cpu_seconds_total", "Process CPU time (user + system) of batches' forward passes, split among their requests by tokens processed.", "model", "version"),
+		Cost:        f.counter("headlight_cost_total", "headlight_cpu_seconds_total priced at --cost-per-cpu-second, in currency units (0 while off).", "model", "version"),
+		RequestCost: f.histogram("headlight_request_cost", "Cost of one request in currency units: its token share of its batch's CPU time times --cost-per-cpu-second (observed only while on).", costBuckets, "model", "version"),
 
-		ModelInfo: f.gauge("headlight_model_info", "Loaded models (value 1).", "model", "family", "layers", "heads", "kv_heads", "vocab", "max_seq"),
+		Captures: f.counter("headlight_attention_captures_total", "Attention-map captures stored, by why the request was captured (sampled, nan).", "model", "version", "reason"),
+
+		ModelInfo: f.gauge("headlight_model_info", "Loaded models (value 1).", "model", "version", "family", "layers", "heads", "kv_heads", "vocab", "max_seq"),
 	}
 	m.MemoryReserved = prometheus.NewGauge(prometheus.GaugeOpts{Name: "headlight_memory_reserved_bytes", Help: "Memory reserved by admission control: weights plus running batches' KV caches and activations."})
 	m.MemoryBudget = prometheus.NewGauge(prometheus.GaugeOpts{Name: "headlight_memory_budget_bytes", Help: "The configured memory budget."})
@@ -138,21 +153,26 @@ type ModelMetrics struct {
 	QueueWait, Prefill, TimeToFirst, TimePerToken, BatchSize, SeqLen prometheus.Observer
 	PromptTokens, GeneratedTokens                                    prometheus.Counter
 	Queued, Running                                                  prometheus.Gauge
+	CPUSeconds, Cost                                                 prometheus.Counter
+	RequestCost                                                      prometheus.Observer
 }
 
-// Model resolves the per-model series of name (creating them at zero, so
+// Model resolves the per-model series of name at version (creating them at zero, so
 // dashboards see every model from the start).
-func (m *Metrics) Model(name string) *ModelMetrics {
+func (m *Metrics) Model(name, version string) *ModelMetrics {
 	return &ModelMetrics{
-		QueueWait:       m.QueueWait.WithLabelValues(name),
-		Prefill:         m.Prefill.WithLabelValues(name),
-		TimeToFirst:     m.TimeToFirst.WithLabelValues(name),
-		TimePerToken:    m.TimePerToken.WithLabelValues(name),
-		BatchSize:       m.BatchSize.WithLabelValues(name),
-		SeqLen:          m.SeqLen.WithLabelValues(name),
-		PromptTokens:    m.PromptTokens.WithLabelValues(name),
-		GeneratedTokens: m.GeneratedTokens.WithLabelValues(name),
-		Queued:          m.Queued.WithLabelValues(name),
-		Running:         m.Running.WithLabelValues(name),
+		QueueWait:       m.QueueWait.WithLabelValues(name, version),
+		Prefill:         m.Prefill.WithLabelValues(name, version),
+		TimeToFirst:     m.TimeToFirst.WithLabelValues(name, version),
+		TimePerToken:    m.TimePerToken.WithLabelValues(name, version),
+		BatchSize:       m.BatchSize.WithLabelValues(name, version),
+		SeqLen:          m.SeqLen.WithLabelValues(name, version),
+		PromptTokens:    m.PromptTokens.WithLabelValues(name, version),
+		GeneratedTokens: m.GeneratedTokens.WithLabelValues(name, version),
+		Queued:          m.Queued.WithLabelValues(name, version),
+		Running:         m.Running.WithLabelValues(name, version),
+		CPUSeconds:      m.CPUSeconds.WithLabelValues(name, version),
+		Cost:            m.Cost.WithLabelValues(name, version),
+		RequestCost:     m.RequestCost.WithLabelValues(name, version),
 	}
 }

@@ -33,10 +33,10 @@ type Bad struct {
 	Layer, Head int   // the first (layer, head) that had one
 }
 
-// NewHeadProbe resolves the head series of model (layers × heads) and
+// NewHeadProbe resolves the head series of model at version (layers × heads) and
 // creates them at zero, so that every head's NaN counter exists from the
 // start.
-func (m *Metrics) NewHeadProbe(model string, layers, heads int) *HeadProbe {
+func (m *Metrics) NewHeadProbe(model, version string, layers, heads int) *HeadProbe {
 	p := &HeadProbe{layers: layers, heads: heads}
 	for l := 0; l < layers; l++ {
 		var ent, norm []prometheus.Observer
@@ -44,10 +44,10 @@ func (m *Metrics) NewHeadProbe(model string, layers, heads int) *HeadProbe {
 		ls := strconv.Itoa(l)
 		for h := 0; h < heads; h++ {
 			hs := strconv.Itoa(h)
-			ent = append(ent, m.HeadEntropy.WithLabelValues(model, ls, hs))
-			norm = append(norm, m.HeadOutNorm.WithLabelValues(model, ls, hs))
-			nan = append(nan, m.HeadNaN.WithLabelValues(model, ls, hs))
-			inf = append(inf, m.HeadInf.WithLabelValues(model, ls, hs))
+			ent = append(ent, m.HeadEntropy.WithLabelValues(model, version, ls, hs))
+			norm = append(norm, m.HeadOutNorm.WithLabelValues(model, version, ls, hs))
+			nan = append(nan, m.HeadNaN.WithLabelValues(model, version, ls, hs))
+			inf = append(inf, m.HeadInf.WithLabelValues(model, version, ls, hs))
 		}
 		p.entropy, p.norm = append(p.entropy, ent), append(p.norm, norm)
 		p.nan, p.inf = append(p.nan, nan), append(p.inf, inf)

@@ -49,7 +49,7 @@ func counter(t *testing.T, c prometheus.Counter) float64 {
 func TestHeadProbe(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := New(reg, "test")
-	p := m.NewHeadProbe("m", 2, 3)
+	p := m.NewHeadProbe("m", "v1", 2, 3)
 	// Batch of 3 padded to seq 4: lengths 4, 2, 0; sequence 1 not sampled.
 	p.Begin(3, []int{4, 2, 0}, []bool{true, false, true})
 	st := stats(3, 3, 4, 1.25, 8)
