@@ -61,3 +61,23 @@ promcheck:
 # Regenerate the PyTorch fixtures (needs Debian's python3-torch).
 fixtures:
 	/usr/bin/python3 testdata/gen/attention.py
+
+# Headlight against PyTorch 1.13 in one run, alternating A/B (bench/peers/run.py; about 5 minutes).
+# Installs Debian's python3-torch and libopenblas0-openmp when missing (as root) and pins
+# libblas.so.3 / liblapack.so.3 to the OpenBLAS-OpenMP variant: Debian's default reference BLAS
+# is ~30× slower. run.py checks which BLAS torch has mapped and refuses to run on another.
+.PHONY: bench-peers
+PEERSFLAGS ?=
+bench-peers:
+	@if ! /usr/bin/python3 -c 'import torch' 2>/dev/null || ! dpkg -s libopenblas0-openmp >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch libopenblas0-openmp >/dev/null; \
+		else echo "bench-peers needs python3-torch and libopenblas0-openmp: apt-get install them as root"; exit 1; fi; \
+	fi
+	@if [ "$$(id -u)" = 0 ]; then \
+		ma=$$(uname -m)-linux-gnu; \
+		update-alternatives --set libblas.so.3-$$ma /usr/lib/$$ma/openblas-openmp/libblas.so.3 && \
+		update-alternatives --set liblapack.so.3-$$ma /usr/lib/$$ma/openblas-openmp/liblapack.so.3; \
+	fi
+	/usr/bin/python3 -c 'import torch; print(torch.__config__.show())' | grep -E 'BLAS_INFO|CPU capability' | cut -c1-120
+	/usr/bin/python3 bench/peers/run.py $(PEERSFLAGS)
