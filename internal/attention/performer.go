@@ -123,6 +123,7 @@ func (pf *Performer) Attend(sh Shape, o *Options, q []float32, k, v tensor.Store
 	phiQ := make([]float64, m)
 	kv := make([]float64, m*d) // (features, headDim) Σ φ(k)·vᵀ
 	ks := make([]float64, m)   // (features) Σ φ(k)
+	num := make([]float64, d)  // (headDim) φ(q)·KV of one query
 	for b := 0; b < sh.Batch; b++ {
 		for h := 0; h < sh.Heads; h++ {
 			kvh := h / p.group
@@ -182,7 +183,7 @@ func (pf *Performer) Attend(sh Shape, o *Options, q []float32, k, v tensor.Store
 					qs = math.Max(qs, x)
 				}
 				var den float64
-				num := make([]float64, d)
+				clear(num)
 				for r, x := range phiQ {
 					f := math.Exp(x - qs)
 					den += f * ks[r]
