@@ -52,3 +52,20 @@ func TestBPEFromGGUF(t *testing.T) {
 		t.Error("a BPE without merges was accepted")
 	}
 }
+
+func TestTokenizerFingerprint(t *testing.T) {
+	a := loadDefault(t).Tokenizer
+	b := loadDefault(t).Tokenizer
+	if TokenizerFingerprint(a) != TokenizerFingerprint(b) || len(TokenizerFingerprint(a)) != 12 {
+		t.Fatalf("fingerprints %q %q", TokenizerFingerprint(a), TokenizerFingerprint(b))
+	}
+	enc, _ := os.ReadFile("../../testdata/tokenizer/gpt2/encoder.json")
+	bpe, _ := os.ReadFile("../../testdata/tokenizer/gpt2/vocab.bpe")
+	g, err := tokenizer.LoadGPT2(enc, bpe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if TokenizerFingerprint(g) == TokenizerFingerprint(a) {
+		t.Fatal("different vocabularies share a fingerprint")
+	}
+}

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -269,4 +271,18 @@ func bpeFromGGUF(tokens, merges []string) (*tokenizer.BPE, error) {
 	}
 	bpe := "#version: 0.2\n" + strings.Join(merges, "\n") + "\n"
 	return tokenizer.LoadGPT2(enc, []byte(bpe))
+}
+
+// TokenizerFingerprint identifies a tokenizer's vocabulary: the first 12 hex
+// digits of SHA-256 over its size and every token's text, for the
+// tokenizer-version label of the server's metrics (two models whose
+// fingerprints differ tokenize differently).
+func TokenizerFingerprint(t tokenizer.Tokenizer) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d\n", t.VocabSize())
+	for id := range t.VocabSize() {
+		io.WriteString(h, t.TokenText(id))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
 }
