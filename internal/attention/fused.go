@@ -11,8 +11,10 @@ import (
 // Tile sizes of the fused kernel: a work item is tileQ query rows of one
 // (batch, head); keys stream through in blocks of tileK.
 const (
-	tileQ = 32
+	tileQ = 64
 	tileK = 64
+	// tileQP is tileQ rounded up to whole register tiles of the tiled path.
+	tileQP = (tileQ + kernels.MMRows - 1) / kernels.MMRows * kernels.MMRows
 )
 
 // Engine runs attention on a worker pool. It is safe for concurrent use.
@@ -45,6 +47,14 @@ type scratch struct {
 	lo, hi []int     // (tileQ) allowed key range per row
 	cnt    []int32   // (tileQ) keys attended per row
 	bad    []bool    // (tileQ) row met a NaN/Inf logit
+
+	// The tiled path (itemTiled); rows are padded to whole register tiles
+	// (tileQP ≥ tileQ rows).
+	qt  []float32 // (tileQP, headDim) the item's query rows
+	ktT []float32 // (headDim, tileK) a key tile transposed
+	sT  []float32 // (tileQP, tileK) logits of the item's rows against a key tile
+	pT  []float32 // (tileQP, tileK) their weights exp(s − m), 0 outside each row's keys
+	o   []float32 // (tileQP, headDim) output accumulators
 }
 
 func (e *Engine) getScratch(d int) *scratch {
@@ -62,6 +72,13 @@ func (e *Engine) getScratch(d int) *scratch {
 	sc.hi = grow(sc.hi, tileQ)
 	sc.cnt = grow(sc.cnt, tileQ)
 	sc.bad = grow(sc.bad, tileQ)
+	if tiled(d) {
+		sc.qt = grow(sc.qt, tileQP*d)
+		sc.ktT = grow(sc.ktT, d*tileK)
+		sc.sT = grow(sc.sT, tileQP*tileK)
+		sc.pT = grow(sc.pT, tileQP*tileK)
+		sc.o = grow(sc.o, tileQP*d)
+	}
 	return sc
 }
 
@@ -156,8 +173,21 @@ func (p *plan) kvRows(s tensor.Store, buf []float32, b, kvh, k0, k1 int) (data [
 	return buf, -k0 * d, d
 }
 
-// item runs query rows [i0, i1) of batch b, head h.
+// tiled reports whether heads of dimension d go through itemTiled.
+func tiled(d int) bool { return d >= 16 && d%16 == 0 }
+
+// item runs query rows [i0, i1) of batch b, head h: through itemTiled for
+// head dimensions that are multiples of 16, else row by row (itemRows).
 func (p *plan) item(sc *scratch, q []float32, k, v tensor.Store, out []float32, st *Stats, pt *partial, b, h, i0, i1 int) {
+	if tiled(p.sh.HeadDim) {
+		p.itemTiled(sc, q, k, v, out, st, pt, b, h, i0, i1)
+		return
+	}
+	p.itemRows(sc, q, k, v, out, st, pt, b, h, i0, i1)
+}
+
+// itemRows runs query rows [i0, i1) of batch b, head h one row at a time.
+func (p *plan) itemRows(sc *scratch, q []float32, k, v tensor.Store, out []float32, st *Stats, pt *partial, b, h, i0, i1 int) {
 	sh := &p.sh
 	d := sh.HeadDim
 	kvh := h / p.group

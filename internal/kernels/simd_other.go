@@ -13,3 +13,15 @@ func axpyAVX2(a float32, x, y []float32)                                  { pani
 func scaleAVX2(a float32, x []float32)                                    { panic("kernels: no AVX2") }
 func expShiftSumAVX2(dst, src []float32, shift float32) float32           { panic("kernels: no AVX2") }
 func expShiftSumTAVX2(dst, src []float32, shift float32) (sum, t float32) { panic("kernels: no AVX2") }
+
+func mmScaleAVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32) {
+	panic("kernels: no AVX2")
+}
+func mmAddAVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int) {
+	panic("kernels: no AVX2")
+}
+func transposeAVX2(dst []float32, ldd int, src []float32, lds int, rows, cols int) {
+	panic("kernels: no AVX2")
+}
+func maxCountAVX2(x []float32, negInf float32) (mx float32, ninf int) { panic("kernels: no AVX2") }
+func prefetchRowsAVX2(x []float32, stride, rows, width int)           { panic("kernels: no AVX2") }

@@ -18,7 +18,7 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-var set = flag.String("set", "vec", "kernels to generate: vec, exp, gemm1…gemm4 (tiles with that many rows of a) or gemm43")
+var set = flag.String("set", "vec", "kernels to generate: vec, exp, gemm1…gemm4 (tiles with that many rows of a), gemm43 or mm")
 
 func main() {
 	flag.Parse()
@@ -43,6 +43,12 @@ func main() {
 		}
 	case "gemm43":
 		genGemmTile(4, 3)
+	case "mm":
+		genMMTile(false)
+		genMMTile(true)
+		genTranspose()
+		genMaxCount()
+		genPrefetch()
 	default:
 		log.Fatalf("unknown -set %q", *set)
 	}
