@@ -184,7 +184,7 @@ func (w *worker) runAttention(j *job) {
 			}
 		}
 	}
-	w.traceBatchStart([]*job{j}, start)
+	w.traceBatchStart([]*job{j}, 1, start)
 	w.probe.Begin(1, nil, []bool{j.sampled})
 	cpu0 := processCPU()
 	_, err := w.ld.Model.Forward(st, j.prompt, n, nil, true)
@@ -195,7 +195,7 @@ func (w *worker) runAttention(j *job) {
 	}
 	prefilled := time.Now()
 	w.mm.Prefill.Observe(prefilled.Sub(start).Seconds())
-	w.tracePrefill([]*job{j}, start, prefilled, n, nil)
+	w.tracePrefill([]*job{j}, 1, start, prefilled, n, nil)
 	if bad := w.probe.NonFinite(0); bad.Count > 0 {
 		res.err = nanError(w.name, bad.Count, bad.Layer, bad.Head)
 		return

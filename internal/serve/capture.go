@@ -183,14 +183,15 @@ func (s *Server) captureSample() bool {
 	return s.opts.CaptureSample >= 1 || rand.Float64() < s.opts.CaptureSample
 }
 
-// captureRequest installs on st the capture of the maps of the jobs of a
-// batch that asked for it (prefill only: clear st.Capture afterwards). P
-// is the padded prompt length; maps[b] receives job b's maps.
-func (w *worker) captureRequest(st *model.State, jobs []*job, P int, maps [][]capturedMap) {
+// captureRequest installs on st the capture of the prompt maps of the
+// sequences joining at this step (slots joined) that asked for it (clear
+// st.Capture after the step). seq is the step's padded length; a
+// sequence's maps go to its maps field.
+func (w *worker) captureRequest(st *model.State, seqs []*sequence, joined []int, seq int) {
 	byLayer := make([][]attention.HeadRef, w.cfg.Layers) // (layer) heads asked
 	wanted := false
-	for b, j := range jobs {
-		if !j.capture {
+	for _, b := range joined {
+		if !seqs[b].j.capture {
 			continue
 		}
 		wanted = true
@@ -204,8 +205,10 @@ func (w *worker) captureRequest(st *model.State, jobs []*job, P int, maps [][]ca
 	st.Capture = func(l int) []attention.HeadRef { return byLayer[l] }
 	st.OnMaps = func(l int, heads []attention.HeadRef, got [][]float32) {
 		for i, hr := range heads {
-			n := len(jobs[hr.Batch].prompt)
-			maps[hr.Batch] = append(maps[hr.Batch], capturedMap{Layer: l, Head: hr.Head, Rows: topK(got[i], n, P, w.opts.CaptureTopK)})
+			s := seqs[hr.Batch]
+			n := len(s.j.prompt)
+			stride := len(got[i]) / seq // (seq, keys): the keys of the longest slot
+			s.maps = append(s.maps, capturedMap{Layer: l, Head: hr.Head, Rows: topK(got[i], n, stride, w.opts.CaptureTopK)})
 		}
 	}
 }
@@ -230,7 +233,7 @@ func (w *worker) newCapture(j *job, reason string, tokens []int, maps []captured
 }
 
 // nanCapture is a request stopped by the NaN guard whose maps are to be
-// captured after its batch.
+// captured after the step that stopped it.
 type nanCapture struct {
 	j      *job
 	tokens []int // the positions fed so far: prompt + generated tokens
@@ -238,9 +241,9 @@ type nanCapture struct {
 }
 
 // runNaNCaptures recomputes, for each request the NaN guard stopped in the
-// batch that just ran, one forward pass over its positions with the maps
-// of the capture heads, and stores the capture. It runs within the batch's
-// reservation (reserved bytes), plus whatever more it needs from the budget;
+// step that just ran, one forward pass over its positions with the maps
+// of the capture heads, and stores the capture. It runs within reserved
+// bytes (a slot's share of the batch's reservation, still held), plus whatever more it needs from the budget;
 // if that is not free the capture is stored without maps.
 func (w *worker) runNaNCaptures(reserved int64) {
 	pending := w.nanCaps

@@ -2,17 +2,18 @@ package serve
 
 // CPU time and cost accounting.
 //
-// A batch's CPU time is the growth of the process's user + system CPU time
-// (getrusage(RUSAGE_SELF)) from just before its prefill forward pass to
-// just after its last decode step, so it includes sampling and the
-// scheduler's per-step bookkeeping, and the kernel pool's threads, which
-// RUSAGE_THREAD on the worker's thread would miss. The price of that
+// A step's CPU time is the growth of the process's user + system CPU time
+// (getrusage(RUSAGE_SELF)) from the end of the batch's previous step (or
+// from just before its forward pass, for the first step, or after an
+// attention request ran in between) to the end of its forward pass, so it
+// includes sampling and the scheduler's bookkeeping, and the kernel pool's
+// threads, which RUSAGE_THREAD on the worker's thread would miss. The price of that
 // choice: the process's other work in the same interval (HTTP handlers,
 // tokenising, another model's batch running concurrently, GC) is counted
 // too, so with several busy models the figures overlap and are an upper
-// bound. The time is split among the batch's requests in proportion to the
-// tokens each processed (prompt + generated); warm-up requests are not
-// charged.
+// bound. The time is split among the step's sequences in proportion to the
+// tokens each fed (its prompt when it joins, else one); a request's total
+// is recorded when it finishes. Warm-up requests are not charged.
 
 // charge records a batch's CPU seconds cpu: each job's share (by
 // tokens[b], its prompt + generated tokens) goes to the CPU-seconds and
@@ -27,16 +28,21 @@ func (w *worker) charge(jobs []*job, tokens []int, cpu float64) {
 	if total == 0 || !(cpu > 0) {
 		return
 	}
-	rate := w.opts.CostPerCPUSecond
 	for b, j := range jobs {
-		if j.warm {
-			continue
+		if !j.warm {
+			w.chargeJob(cpu * float64(tokens[b]) / float64(total))
 		}
-		share := cpu * float64(tokens[b]) / float64(total)
-		w.mm.CPUSeconds.Add(share)
-		if rate > 0 {
-			w.mm.Cost.Add(share * rate)
-			w.mm.RequestCost.Observe(share * rate)
-		}
+	}
+}
+
+// chargeJob records one request's CPU seconds cpu (and its cost).
+func (w *worker) chargeJob(cpu float64) {
+	if !(cpu > 0) {
+		return
+	}
+	w.mm.CPUSeconds.Add(cpu)
+	if rate := w.opts.CostPerCPUSecond; rate > 0 {
+		w.mm.Cost.Add(cpu * rate)
+		w.mm.RequestCost.Observe(cpu * rate)
 	}
 }

@@ -66,33 +66,64 @@
 //
 // # Scheduling
 //
-// Each model has one worker goroutine (scheduler.go). Its queue is bounded
-// by --max-queue. A batch is the oldest queued request plus the generation
-// requests whose prompt lengths are closest to it, up to --max-batch
-// requests and --max-batch-tokens padded prefill tokens (requests × longest
-// prompt); the worker waits up to --max-queue-wait after the oldest arrived
-// for the batch to fill. Before it runs, a batch reserves its memory
-// estimate (KV cache layers·2·kvHeads·headDim·positions·4 bytes per
-// sequence plus prefill activations, see memory.go) from the budget shared
-// by all models, after the weights; if other batches hold the memory it
-// waits. A batch runs on model.Decoder.Forward directly (batch.go):
-// right-padded prefill with per-sequence lengths, then one decode step per
-// token in which finished or cancelled sequences sit out, with the
-// telemetry head probe attached. Batches are static: requests arriving
-// while a batch runs queue for the next one. Attention requests run alone.
+// Each model has one worker goroutine (scheduler.go) running one batch
+// continuously: requests join it between decode steps instead of waiting
+// for the sequences before them to finish. Its queue is bounded by
+// --max-queue. Between two steps the worker admits, first come first
+// served, the oldest queued generation request plus those whose prompt
+// lengths are closest to it, while the batch has at most --max-batch live
+// sequences and the step's padded tokens (live sequences × longest new
+// prompt) stay within --max-batch-tokens; if the oldest cannot join, no
+// one does, so it gets in at the latest when the batch drains. An idle
+// worker under load (a request that arrived while the model was busy)
+// waits up to --max-queue-wait after the oldest arrived for the first
+// batch to fill; a lone request starts at once.
+//
+// The batch is a model.State with one KV-cache slot per live sequence.
+// When sequences join, and when some have finished, the worker allocates
+// the new layout and copies the live sequences' cached keys and values
+// into it. Each layout reserves its memory estimate (KV cache
+// layers·2·kvHeads·headDim·positions·4 bytes per slot, positions = the
+// longest prompt + max tokens, or a live sequence's positions + the
+// step's prefill, plus one spare; plus the activations of a step of the
+// longest new prompt; see memory.go and batch.go) from the budget shared
+// by all models, after the weights, for as long as it lives; while the
+// copy is made both layouts are reserved. If other batches hold the
+// memory the new requests wait (an idle worker waits for a release; a
+// running one keeps decoding and retries at the next step).
+//
+// A step is one model.Decoder.Forward over the slots (batch.go) with the
+// telemetry head probe attached: the sequences that joined prefill their
+// prompts (right-padded to the longest, per-sequence lengths), the
+// others decode one token (padding to the same length in a step with a
+// prefill), finished slots sit out. Prefill is thus fair to decoding: a
+// decoding sequence waits at most one step, bounded by the token budget,
+// for the prompts that join. Rows do not depend on their batch (the
+// kernels are batch-invariant), so a greedy sequence's text is the same
+// whichever sequences share its steps. After each step every sequence is
+// checked for cancellation and for NaN/Inf in its own attention, sampled,
+// and finished at a stop token, a stop string or max_tokens. The metrics
+// follow the sequences: headlight_queue_wait_seconds runs until
+// admission, the prefill duration is that of the joining step, and
+// headlight_batch_size is observed at every step in which sequences
+// join, as the number of live sequences in that step. Attention requests
+// run alone, one between two steps.
 //
 // # CPU time and cost
 //
-// Each generation batch's CPU time is the growth of the process's user +
-// system time (getrusage RUSAGE_SELF, not RUSAGE_THREAD, because the
-// kernels run on a pool of threads) from before its prefill to after its
-// last decode step; an attention request's is that of its forward pass.
-// It is split among the batch's requests in proportion to their prompt +
-// generated tokens into headlight_cpu_seconds_total{model, version}, and,
+// Each step's CPU time is the growth of the process's user + system time
+// (getrusage RUSAGE_SELF, not RUSAGE_THREAD, because the kernels run on a
+// pool of threads) from the end of the batch's previous step (for its
+// first step, or after an attention request ran in between: from before
+// its forward pass) to the end of its forward pass; an attention
+// request's is that of its forward pass. A step's time is split among its sequences in
+// proportion to the tokens each fed (the prompt when joining, else one),
+// and a request's total goes, when it finishes, into
+// headlight_cpu_seconds_total{model, version}, and,
 // with Options.CostPerCPUSecond (--cost-per-cpu-second) > 0, priced into
 // headlight_cost_total{model, version} and one headlight_request_cost
 // observation per request. Whatever else the process does meanwhile (HTTP,
-// tokenising, another model's batch, GC) is counted too, so with several
+// tokenising, another model's step, GC) is counted too, so with several
 // busy models the figures overlap. Warm-up, NaN-capture recomputation and
 // /v1/embeddings are not charged. See cost.go.
 //
@@ -101,12 +132,13 @@
 // Off unless Options.CaptureDB (--capture-db) names a bbolt file; then
 // the /v1/captures endpoints answer (404 captures_off otherwise). A
 // fraction CaptureSample (default 0.01) of completion requests keeps, from
-// the batched prefill, the maps of the CaptureHeads (default every head of
+// the step in which it joins the batch, the maps of the CaptureHeads (default every head of
 // the last layer) over its prompt; every completion stopped by the NaN
-// guard is captured too (reason "nan", whatever the sample): after its
-// batch, one forward pass alone over its prompt and generated tokens
-// recomputes the maps (within the batch's memory reservation plus what is
-// free; else it is stored without maps, maps_skipped "memory_budget").
+// guard is captured too (reason "nan", whatever the sample): after the
+// step that stopped it, one forward pass alone over its prompt and
+// generated tokens recomputes the maps (within its slot's share of the
+// batch's memory reservation plus what is free; else it is stored without
+// maps, maps_skipped "memory_budget").
 // Each query row keeps its CaptureTopK largest weights (zeros left out;
 // NaN weights counted in "nan"). Tokens are stored as id and the first 8
 // bytes of SHA-256(salt ‖ vocabulary text), the salt random per file and

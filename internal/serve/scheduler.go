@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -55,7 +56,7 @@ type job struct {
 	result chan *attnResult // kindAttention: buffered 1
 }
 
-// worker runs one model's batches on its own goroutine.
+// worker runs one model's batch on its own goroutine.
 type worker struct {
 	name    string // the model name (the metrics' model label)
 	id      string // what responses report: "name@version", or "name" when unversioned
@@ -72,10 +73,11 @@ type worker struct {
 
 	captures *captureStore // nil: capture off
 	capHeads []mapRef      // heads whose maps are captured
-	nanCaps  []nanCapture  // NaN captures to make after the running batch
+	nanCaps  []nanCapture  // NaN captures to make after the running step
 
 	mu sync.Mutex
-	// active is set while the loop runs a batch (under mu).
+	// active is set while the batch has live sequences or an attention
+	// job runs (under mu).
 	active bool
 	queue  []*job // arrival order
 	closed bool
@@ -120,79 +122,111 @@ func (w *worker) close() {
 	w.poke()
 }
 
-// loop runs batches until closed and drained.
+// loop runs the model's work until closed and drained: between two steps
+// of the running batch it admits queued requests (admit), then runs one
+// step (step, batch.go) in which the new sequences prefill and the others
+// decode one token.
 func (w *worker) loop() {
 	defer close(w.done)
-	for {
-		jobs, reserved := w.next()
-		if jobs == nil {
-			return
+	r := &running{}
+	for w.admit(r) {
+		if r.live() > 0 {
+			w.step(r)
 		}
-		w.setActive(true)
-		if jobs[0].kind == kindAttention {
-			w.runAttention(jobs[0])
-		} else {
-			w.runGenerate(jobs)
-			w.runNaNCaptures(reserved)
-		}
-		w.setActive(false)
-		w.budget.release(reserved)
 	}
 }
 
-func (w *worker) setActive(a bool) {
-	w.mu.Lock()
-	w.active = a
-	w.mu.Unlock()
-}
-
-// next waits for the next batch: it returns as soon as max-batch
-// generation jobs are queued, when the oldest has waited max-queue-wait,
-// or at once for an attention job or while closing; and only once the
-// batch's memory estimate is reserved. It returns nil when closed and empty.
-func (w *worker) next() ([]*job, int64) {
+// admit runs queued attention jobs and moves queued generation jobs into
+// the running batch r, between two of its steps. It returns at once while
+// r has live sequences; when r is idle it waits for work (for company, up
+// to --max-queue-wait after the oldest arrived, under load, as a static
+// batch would) and for memory. It returns false when closed and drained.
+func (w *worker) admit(r *running) bool {
 	for {
+		w.reshape(r) // drop finished sequences' slots (all memory when idle)
 		w.mu.Lock()
 		w.dropCancelled()
+		idle := r.live() == 0
+		w.active = !idle
 		if len(w.queue) == 0 {
 			closed := w.closed
 			w.mu.Unlock()
+			if !idle {
+				return true
+			}
 			if closed {
-				return nil, 0
+				return false
 			}
 			<-w.wake
 			continue
 		}
 		first := w.queue[0]
-		wait := time.Until(first.enqueued.Add(w.opts.MaxQueueWait))
-		// Wait for company only under load: a request that found the model
-		// idle and the queue empty starts at once, so a lone client pays no
-		// batching delay.
-		if first.kind == kindGenerate && first.busy && !w.closed && wait > 0 && w.countGenerate() < w.opts.MaxBatch {
-			w.mu.Unlock()
-			t := time.NewTimer(wait)
-			select {
-			case <-w.wake:
-			case <-t.C:
+		if first.kind == kindAttention {
+			// Attention jobs run alone, one between two steps of the batch.
+			est := w.estimate([]*job{first})
+			ok, freed := w.budget.tryReserve(est)
+			if ok {
+				w.queue = slices.Delete(w.queue, 0, 1)
+				w.mm.Queued.Set(float64(len(w.queue)))
+				w.active = true
+				w.mu.Unlock()
+				w.runAttention(first)
+				w.budget.release(est)
+				r.marked = false // its CPU time is charged to it
+				if !idle {
+					return true // one attention job per step: decoding goes on
+				}
+				continue
 			}
-			t.Stop()
+			w.mu.Unlock()
+			if !idle {
+				return true
+			}
+			w.waitMemory(freed)
 			continue
 		}
-		jobs, est, freed := w.pick()
+		if idle {
+			wait := time.Until(first.enqueued.Add(w.opts.MaxQueueWait))
+			// Wait for company only under load: a request that found the
+			// model idle and the queue empty starts at once, so a lone
+			// client pays no batching delay.
+			if first.busy && !w.closed && wait > 0 && w.countGenerate() < w.opts.MaxBatch {
+				w.mu.Unlock()
+				t := time.NewTimer(wait)
+				select {
+				case <-w.wake:
+				case <-t.C:
+				}
+				t.Stop()
+				continue
+			}
+		}
+		joiners, est, freed := w.pick(r)
+		if joiners != nil {
+			w.active = true
+		}
 		w.mu.Unlock()
-		if jobs != nil {
-			return jobs, est
+		if joiners != nil {
+			w.rebuild(r, joiners, est)
+			return true
 		}
-		// Other models' batches hold the memory: wait for a release (or a
-		// change in the queue; poll so a cancelled oldest job is dropped).
-		t := time.NewTimer(50 * time.Millisecond)
-		select {
-		case <-freed:
-		case <-w.wake:
-		case <-t.C:
+		if !idle {
+			return true
 		}
-		t.Stop()
+		w.waitMemory(freed)
 	}
+}
+
+// waitMemory waits for a release of memory (or a change in the queue;
+// polling so that a cancelled oldest job is dropped).
+func (w *worker) waitMemory(freed <-chan struct{}) {
+	t := time.NewTimer(50 * time.Millisecond)
+	select {
+	case <-freed:
+	case <-w.wake:
+	case <-t.C:
+	}
+	t.Stop()
 }
 
 // dropCancelled removes jobs whose client is gone (mu held).
@@ -218,39 +252,45 @@ func (w *worker) countGenerate() int {
 	return n
 }
 
-// pick forms the next batch from the queue (mu held): the oldest job, then
-// the generation jobs whose prompt lengths are closest to it, up to
-// --max-batch jobs and --max-batch-tokens padded prefill tokens. It
-// reserves the batch's memory estimate, dropping the farthest jobs until
-// it fits; if not even the oldest fits it returns the channel that closes
-// at the next release.
-func (w *worker) pick() ([]*job, int64, <-chan struct{}) {
+// pick chooses the generation jobs that join the running batch r at its
+// next step (mu held): the oldest queued job, then those whose prompt
+// lengths are closest to it, while the batch has fewer than --max-batch
+// live sequences and the step's padded tokens (live sequences × longest
+// new prompt) stay within --max-batch-tokens. First come, first served:
+// if the oldest cannot join, nobody does. It reserves the memory of the
+// batch's new layout (layoutBytes; the old one stays reserved until the
+// copy is done), dropping the farthest jobs until it fits, and removes the
+// joiners from the queue; if not even the oldest fits it returns the
+// channel that closes at the next release.
+func (w *worker) pick(r *running) ([]*job, int64, <-chan struct{}) {
 	first := w.queue[0]
+	live := r.live()
+	if live >= w.opts.MaxBatch || (live+1)*len(first.prompt) > w.opts.MaxBatchTokens {
+		return nil, 0, nil
+	}
 	batch := []*job{first}
-	if first.kind == kindGenerate {
-		var cands []*job
-		for _, j := range w.queue[1:] {
-			if j.kind == kindGenerate {
-				cands = append(cands, j)
-			}
+	var cands []*job
+	for _, j := range w.queue[1:] {
+		if j.kind == kindGenerate {
+			cands = append(cands, j)
 		}
-		dist := func(j *job) int { return abs(len(j.prompt) - len(first.prompt)) }
-		sort.SliceStable(cands, func(a, b int) bool { return dist(cands[a]) < dist(cands[b]) })
-		room := w.budget.headroom()
-		for _, c := range cands {
-			if len(batch) == w.opts.MaxBatch {
-				break
-			}
-			p, capacity := batchShape(append(batch, c))
-			if (len(batch)+1)*p > w.opts.MaxBatchTokens || BatchBytes(w.cfg, len(batch)+1, capacity, p) > room {
-				continue
-			}
-			batch = append(batch, c)
+	}
+	dist := func(j *job) int { return abs(len(j.prompt) - len(first.prompt)) }
+	sort.SliceStable(cands, func(a, b int) bool { return dist(cands[a]) < dist(cands[b]) })
+	room := w.budget.headroom()
+	for _, c := range cands {
+		if live+len(batch) == w.opts.MaxBatch {
+			break
 		}
+		next := append(slices.Clip(batch), c)
+		if (live+len(next))*maxPrompt(next) > w.opts.MaxBatchTokens || w.layoutBytes(r, next) > room {
+			continue
+		}
+		batch = next
 	}
 	var freed <-chan struct{}
 	for k := len(batch); k >= 1; k-- {
-		est := w.estimate(batch[:k])
+		est := w.layoutBytes(r, batch[:k])
 		ok, ch := w.budget.tryReserve(est)
 		if !ok {
 			freed = ch
@@ -275,28 +315,18 @@ func (w *worker) pick() ([]*job, int64, <-chan struct{}) {
 	return nil, 0, freed
 }
 
-// estimate is the memory a batch reserves.
+// estimate is the memory an attention job reserves.
 func (w *worker) estimate(jobs []*job) int64 {
-	if jobs[0].kind == kindAttention {
-		return attentionBytes(w.cfg, len(jobs[0].prompt), len(jobs[0].maps))
-	}
-	p, capacity := batchShape(jobs)
-	est := BatchBytes(w.cfg, len(jobs), capacity, p)
-	for _, j := range jobs {
-		if j.capture { // the explicit path's maps, (P, P) per head in float32 + float64
-			est += int64(len(w.capHeads)) * int64(p) * int64(p) * (4 + 8)
-		}
-	}
-	return est
+	return attentionBytes(w.cfg, len(jobs[0].prompt), len(jobs[0].maps))
 }
 
-// batchShape is the longest prompt and the longest prompt + max tokens.
-func batchShape(jobs []*job) (prefill, capacity int) {
+// maxPrompt is the longest prompt of jobs.
+func maxPrompt(jobs []*job) int {
+	p := 0
 	for _, j := range jobs {
-		prefill = max(prefill, len(j.prompt))
-		capacity = max(capacity, len(j.prompt)+j.maxTokens)
+		p = max(p, len(j.prompt))
 	}
-	return prefill, capacity
+	return p
 }
 
 func abs(x int) int {

@@ -63,9 +63,10 @@ func (s *Server) modelVersion(name string) string {
 	return unversioned
 }
 
-// traceBatchStart records, for each job of a batch about to run, its queue
-// span (enqueue → start) and the batch size on its request span.
-func (w *worker) traceBatchStart(jobs []*job, start time.Time) {
+// traceBatchStart records, for each job about to start in a batch of size
+// sequences, its queue span (enqueue → start) and the batch size on its
+// request span.
+func (w *worker) traceBatchStart(jobs []*job, size int, start time.Time) {
 	for _, j := range jobs {
 		if j.warm {
 			continue
@@ -74,27 +75,27 @@ func (w *worker) traceBatchStart(jobs []*job, start time.Time) {
 		if !root.IsRecording() {
 			continue
 		}
-		root.SetAttributes(attrBatchSize.Int(len(jobs)))
+		root.SetAttributes(attrBatchSize.Int(size))
 		_, qs := w.tracer.Start(j.ctx, "queue", trace.WithTimestamp(j.enqueued))
 		qs.End(trace.WithTimestamp(start))
 	}
 }
 
-// tracePrefill records each job's prefill span (the batch's shared
-// forward pass, start → end) and starts its decode span at end. decode[b]
-// is nil for jobs that are not traced.
-func (w *worker) tracePrefill(jobs []*job, start, end time.Time, padded int, decode []trace.Span) {
+// tracePrefill records each job's prefill span (the step's shared forward
+// pass in a batch of size sequences, start → end) and starts its decode
+// span at end. decode[b] is nil for jobs that are not traced.
+func (w *worker) tracePrefill(jobs []*job, size int, start, end time.Time, padded int, decode []trace.Span) {
 	for b, j := range jobs {
 		if j.warm || !trace.SpanFromContext(j.ctx).IsRecording() {
 			continue
 		}
 		_, ps := w.tracer.Start(j.ctx, "prefill", trace.WithTimestamp(start), trace.WithAttributes(
 			attrModel.String(w.name), attrModelVersion.String(w.version), attrPromptTokens.Int(len(j.prompt)),
-			attrBatchSize.Int(len(jobs)), attrPaddedTokens.Int(padded)))
+			attrBatchSize.Int(size), attrPaddedTokens.Int(padded)))
 		ps.End(trace.WithTimestamp(end))
 		if decode != nil {
 			_, decode[b] = w.tracer.Start(j.ctx, "decode", trace.WithTimestamp(end),
-				trace.WithAttributes(attrModel.String(w.name), attrBatchSize.Int(len(jobs))))
+				trace.WithAttributes(attrModel.String(w.name), attrBatchSize.Int(size)))
 		}
 	}
 }
