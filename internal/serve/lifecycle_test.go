@@ -156,7 +156,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		`headlight_generated_tokens_total{model="stories260K",version="unversioned"} 10`,
 		`headlight_queue_wait_seconds_count{model="stories260K",version="unversioned"} 2`,
 		`headlight_prefill_duration_seconds_count`, `headlight_batch_size_bucket`, `headlight_sequence_length_tokens_bucket`,
-		`headlight_queue_length{model="stories260K",version="unversioned"} 0`, `headlight_model_info{family="llama"`, `headlight_build_info{`,
+		`headlight_queue_length{model="stories260K",version="unversioned"} 0`, `headlight_model_info{family="llama"`, `headlight_tokenizer_info{fingerprint="`, `headlight_build_info{`,
 		`headlight_memory_budget_bytes 1.073741824e+09`, `headlight_memory_reserved_bytes`,
 		`go_goroutines`, `process_resident_memory_bytes`,
 	} {

@@ -103,6 +103,8 @@ func New(opts Options, models []*engine.Loaded, reg *prometheus.Registry) (*Serv
 			wake: make(chan struct{}, 1), done: make(chan struct{})}
 		s.metrics.ModelInfo.WithLabelValues(name, version, cfg.Family, strconv.Itoa(cfg.Layers), strconv.Itoa(cfg.Heads),
 			strconv.Itoa(cfg.KVHeads), strconv.Itoa(cfg.VocabSize), strconv.Itoa(maxSeq)).Set(1)
+		s.metrics.TokenizerInfo.WithLabelValues(name, version, strconv.Itoa(ld.Tokenizer.VocabSize()),
+			engine.TokenizerFingerprint(ld.Tokenizer)).Set(1)
 		s.workers[id] = w
 		s.names = append(s.names, id)
 	}

@@ -64,6 +64,9 @@ type Metrics struct {
 	Captures *prometheus.CounterVec // model, version, reason ("sampled", "nan"): attention-map captures stored
 
 	ModelInfo *prometheus.GaugeVec // model, version, family, layers, heads, kv_heads, vocab, max_seq: 1
+	// TokenizerInfo (model, version, vocab, fingerprint): 1. The fingerprint
+	// hashes the vocabulary, so two versions that tokenize differently show.
+	TokenizerInfo *prometheus.GaugeVec
 }
 
 // latency buckets, seconds: 0.5 ms … 60 s.
@@ -114,7 +117,8 @@ func New(reg *prometheus.Registry, version string) *Metrics {
 
 		Captures: f.counter("headlight_attention_captures_total", "Attention-map captures stored, by why the request was captured (sampled, nan).", "model", "version", "reason"),
 
-		ModelInfo: f.gauge("headlight_model_info", "Loaded models (value 1).", "model", "version", "family", "layers", "heads", "kv_heads", "vocab", "max_seq"),
+		ModelInfo:     f.gauge("headlight_model_info", "Loaded models (value 1).", "model", "version", "family", "layers", "heads", "kv_heads", "vocab", "max_seq"),
+		TokenizerInfo: f.gauge("headlight_tokenizer_info", "Each loaded model's tokenizer (value 1): vocabulary size and a hash of its tokens.", "model", "version", "vocab", "fingerprint"),
 	}
 	m.MemoryReserved = prometheus.NewGauge(prometheus.GaugeOpts{Name: "headlight_memory_reserved_bytes", Help: "Memory reserved by admission control: weights plus running batches' KV caches and activations."})
 	m.MemoryBudget = prometheus.NewGauge(prometheus.GaugeOpts{Name: "headlight_memory_budget_bytes", Help: "The configured memory budget."})
