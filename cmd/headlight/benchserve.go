@@ -54,7 +54,7 @@ func benchServe(args []string, stdout, stderr io.Writer) int {
 	overheadItems := fs.Int("overhead-items", 16, "greedy requests per overhead run")
 	threads := fs.Int("threads", 0, "worker threads for the kernels (0 = GOMAXPROCS)")
 	maxBatch := fs.Int("max-batch", def.MaxBatch, "in-process server: most requests in one batch")
-	maxQueueWait := fs.Duration("max-queue-wait", def.MaxQueueWait, "in-process server: longest a request waits for its batch to fill")
+	maxQueueWait := fs.Duration("max-queue-wait", def.MaxQueueWait, "in-process server: how long an idle model waits for company before prefilling (0: start at once)")
 	maxQueue := fs.Int("max-queue", def.MaxQueue, "in-process server: queued requests per model before 429")
 	headStats := fs.Float64("head-stats-sample", def.HeadStatsSample, "in-process server: fraction of requests whose per-head statistics are recorded")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of tables")

@@ -83,7 +83,7 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer, onL
 	fs.Var(&canaries, "canary", "send a fraction of a model's requests to another of its versions, as `name=version:weight` (e.g. stories=v2:0.1 with --model stories@v1=A --model stories@v2=B): by a hash of the request's user field, else its X-Request-Key header, else at random, so one user always sees one version; the rest go to the first-listed version, and model \"name@version\" pins one; repeatable (one per model); in the variable, comma-separated")
 	maxBatch := fs.Int("max-batch", def.MaxBatch, "most requests in one batch")
 	maxBatchTokens := fs.Int("max-batch-tokens", def.MaxBatchTokens, "most padded prefill tokens in one batch (requests × longest prompt); a longer prompt gets 413")
-	maxQueueWait := fs.Duration("max-queue-wait", def.MaxQueueWait, "longest a request waits for its batch to fill")
+	maxQueueWait := fs.Duration("max-queue-wait", def.MaxQueueWait, "how long an idle model waits for more requests so that their prompts prefill in one step (0: start at once; later requests join the running batch between decode steps anyway)")
 	maxQueue := fs.Int("max-queue", def.MaxQueue, "queued requests per model before 429 (with Retry-After)")
 	maxSeqLen := fs.Int("max-seq-len", 0, "longest prompt + completion in tokens (0: each model's context); a longer prompt gets 413, prompt + max_tokens over it 422")
 	maxTokensCap := fs.Int("max-tokens-cap", def.MaxTokensCap, "largest max_tokens accepted (over it: 422)")

@@ -59,7 +59,7 @@ type Options struct {
 
 // Defaults returns the serve command's defaults.
 func Defaults() Options {
-	return Options{MaxBatch: 8, MaxBatchTokens: 4096, MaxQueueWait: 5 * time.Millisecond, MaxQueue: 64,
+	return Options{MaxBatch: 8, MaxBatchTokens: 4096, MaxQueueWait: 0, MaxQueue: 64,
 		MaxTokensCap: 512, MemoryBudget: 1 << 30, HeadStatsSample: 1, ShutdownTimeout: 30 * time.Second, Version: "dev",
 		CaptureSample: 0.01, CaptureTopK: 8, CaptureMax: 1000}
 }
