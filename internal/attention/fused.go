@@ -204,17 +204,9 @@ func (p *plan) itemRows(sc *scratch, q []float32, k, v tensor.Store, out []float
 	}
 	withStats := st != nil
 	var ebuf [tileK]float32 // exp(s − m) of one tile row
-	m, l, t := sc.m[:rows], sc.l[:rows], sc.t[:rows]
+	l, t := sc.l[:rows], sc.t[:rows]
 	cnt, bad := sc.cnt[:rows], sc.bad[:rows]
-	qoff := p.o.qOffset(b)
-	klo, khi := sh.SeqK, 0
-	for r := 0; r < rows; r++ {
-		m[r], l[r], t[r], cnt[r], bad[r] = negInf, 0, 0, 0, false
-		sc.lo[r], sc.hi[r] = p.keyRange(b, qoff+i0+r)
-		if sc.lo[r] < sc.hi[r] {
-			klo, khi = min(klo, sc.lo[r]), max(khi, sc.hi[r])
-		}
-	}
+	klo, khi := p.initRows(sc, b, i0, rows)
 	for k0 := klo; k0 < khi; k0 += tileK {
 		k1 := min(k0+tileK, khi)
 		kd, koff, kst := p.kvRows(k, sc.kt, b, kvh, k0, k1)
@@ -225,61 +217,13 @@ func (p *plan) itemRows(sc *scratch, q []float32, k, v tensor.Store, out []float
 				continue
 			}
 			i := i0 + r
-			qp := qoff + i
-			qrow := rowOf(q, i)
 			s := sc.s[:k1-k0]
-			kernels.DotRows(s[lo-k0:hi-k0], p.scale, qrow, kd, koff+lo*kst, kst)
-			masked := 0
-			if p.elementwise {
-				masked = p.applyElementwise(s, b, h, i, qp, k0, lo, hi)
-			}
-			// Tile max over allowed keys; NaN never wins a comparison.
-			mt, n := negInf, int32(0)
-			for _, x := range s[lo-k0 : hi-k0] {
-				if x != negInf {
-					n++
-					if x > mt {
-						mt = x
-					}
-				}
-			}
-			if int(n) != hi-lo-masked {
-				bad[r] = true // a logit overflowed to -Inf
-			}
-			if n == 0 {
-				continue
-			}
-			cnt[r] += n
-			if mt == negInf { // every allowed logit is NaN
-				bad[r] = true
-				continue
-			}
+			kernels.DotRows(s[lo-k0:hi-k0], p.scale, rowOf(q, i), kd, koff+lo*kst, kst)
 			acc := rowOf(out, i)
-			if mt > m[r] { // new running max: rescale what we have
-				alpha := kernels.Exp(m[r] - mt)
-				if withStats && l[r] > 0 {
-					t[r] = alpha * (t[r] + (m[r]-mt)*l[r])
-				}
-				l[r] *= alpha
-				kernels.Scale(alpha, acc)
-				m[r] = mt
+			ew := ebuf[:hi-lo]
+			if p.rowStep(sc, r, s, ew, acc, b, h, i, k0, lo, hi, withStats) {
+				kernels.AxpyRows(acc, ew, vd, voff+lo*vst, vst) // keys of weight 0 are skipped
 			}
-			mr := m[r]
-			// Weights of the tile row in one vector pass (masked keys,
-			// -Inf, give exactly 0), with the entropy term Σ e·(s−m) in the
-			// same pass when statistics are on; then PV for the keys whose
-			// weight is not 0.
-			row := s[lo-k0 : hi-k0]
-			ew := ebuf[:len(row)]
-			var ls, ts float32
-			if withStats {
-				ls, ts = kernels.ExpShiftSumT(ew, row, mr)
-			} else {
-				ls = kernels.ExpShiftSum(ew, row, mr)
-			}
-			kernels.AxpyRows(acc, ew, vd, voff+lo*vst, vst)
-			l[r] += ls
-			t[r] += ts
 		}
 	}
 	// Normalise each row and take its statistics.

@@ -56,17 +56,9 @@ func (p *plan) itemTiled(sc *scratch, q []float32, k, v tensor.Store, out []floa
 	clear(o)
 	pw, sT, ktT := sc.pT[:rp*tileK], sc.sT[:rp*tileK], sc.ktT[:d*tileK]
 	clear(pw) // padding rows stay 0
-	m, l, t := sc.m[:rows], sc.l[:rows], sc.t[:rows]
+	l, t := sc.l[:rows], sc.t[:rows]
 	cnt, bad := sc.cnt[:rows], sc.bad[:rows]
-	qoff := p.o.qOffset(b)
-	klo, khi := sh.SeqK, 0
-	for r := 0; r < rows; r++ {
-		m[r], l[r], t[r], cnt[r], bad[r] = negInf, 0, 0, 0, false
-		sc.lo[r], sc.hi[r] = p.keyRange(b, qoff+i0+r)
-		if sc.lo[r] < sc.hi[r] {
-			klo, khi = min(klo, sc.lo[r]), max(khi, sc.hi[r])
-		}
-	}
+	klo, khi := p.initRows(sc, b, i0, rows)
 	for k0 := klo; k0 < khi; k0 += tileK {
 		k1 := min(k0+tileK, khi)
 		kn := k1 - k0
@@ -110,48 +102,12 @@ func (p *plan) itemTiled(sc *scratch, q []float32, k, v tensor.Store, out []floa
 				clear(prow)
 				continue
 			}
-			i := i0 + r
 			s := sT[r*tileK : r*tileK+kn]
-			masked := 0
-			if p.elementwise {
-				masked = p.applyElementwise(s, b, h, i, qoff+i, k0, lo, hi)
-			}
-			// Tile max over allowed keys; NaN never wins a comparison.
-			mt, nk := kernels.MaxCount(s[lo-k0 : hi-k0])
-			n := int32(nk)
-			if nk != hi-lo-masked {
-				bad[r] = true // a logit overflowed to -Inf
-			}
-			if n == 0 {
-				clear(prow)
-				continue
-			}
-			cnt[r] += n
-			if mt == negInf { // every allowed logit is NaN
-				bad[r] = true
-				clear(prow)
-				continue
-			}
-			if mt > m[r] { // new running max: rescale what we have
-				alpha := kernels.Exp(m[r] - mt)
-				if withStats && l[r] > 0 {
-					t[r] = alpha * (t[r] + (m[r]-mt)*l[r])
-				}
-				l[r] *= alpha
-				kernels.Scale(alpha, o[r*d:(r+1)*d])
-				m[r] = mt
-			}
 			clear(prow[:lo-k0])
 			clear(prow[hi-k0:])
-			ew, row := prow[lo-k0:hi-k0], s[lo-k0:hi-k0]
-			var ls, ts float32
-			if withStats {
-				ls, ts = kernels.ExpShiftSumT(ew, row, m[r])
-			} else {
-				ls = kernels.ExpShiftSum(ew, row, m[r])
+			if !p.rowStep(sc, r, s, prow[lo-k0:hi-k0], o[r*d:(r+1)*d], b, h, i0+r, k0, lo, hi, withStats) {
+				clear(prow)
 			}
-			l[r] += ls
-			t[r] += ts
 		}
 		kernels.MatMulAddRows(o[r0*d:], d, pw[r0*tileK:], tileK, vd[voff+k0*vst:], vst, r1-r0, d, kn)
 	}
