@@ -69,6 +69,17 @@ type State struct {
 	stats   attention.Stats
 }
 
+// Report hands layer l's attention call to the probe (its statistics) and
+// to OnMaps (the maps Capture asked for), when they are set.
+func (s *State) Report(l int, in *attention.Input) {
+	if s.Probe != nil && in.Stats != nil {
+		s.Probe.ObserveAttention(l, in.Stats)
+	}
+	if in.Maps != nil && s.OnMaps != nil {
+		s.OnMaps(l, in.MapHeads, in.Maps)
+	}
+}
+
 // MapHeads is what Capture asks of layer l (nil without Capture).
 func (s *State) MapHeads(l int) []attention.HeadRef {
 	if s.Capture == nil {

@@ -167,12 +167,7 @@ func (m *Model) Forward(s *model.State, tokens []int, seq int, lens []int, lastO
 		if err != nil {
 			return nil, fmt.Errorf("gpt2: layer %d: %w", l, err)
 		}
-		if s.Probe != nil {
-			s.Probe.ObserveAttention(l, in.Stats)
-		}
-		if in.Maps != nil && s.OnMaps != nil {
-			s.OnMaps(l, in.MapHeads, in.Maps)
-		}
+		s.Report(l, in)
 		nn.Add(x, a)
 		// MLP: LayerNorm → c_fc → GELU → c_proj → residual.
 		nn.LayerNorm(h, x, L.LN2W, L.LN2B, c.NormEps)

@@ -119,12 +119,7 @@ func (m *Model) Forward(s *model.State, tokens []int, seq int, lens []int, lastO
 		if err != nil {
 			return nil, fmt.Errorf("llama: layer %d: %w", l, err)
 		}
-		if s.Probe != nil {
-			s.Probe.ObserveAttention(l, in.Stats)
-		}
-		if in.Maps != nil && s.OnMaps != nil {
-			s.OnMaps(l, in.MapHeads, in.Maps)
-		}
+		s.Report(l, in)
 		nn.Add(x, a)
 		// Feed-forward: norm → W1, W3 → SwiGLU → W2 → residual.
 		nn.RMSNorm(h, x, L.RMSFFN, c.NormEps)
