@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/headlight/headlight/internal/attention"
+	"github.com/headlight/headlight/internal/model"
 	"github.com/headlight/headlight/internal/model/bert"
 	"github.com/headlight/headlight/internal/tokenizer"
 	"github.com/headlight/headlight/internal/weights"
@@ -130,24 +131,15 @@ func LoadEmbedder(dir string, eng *attention.Engine, bar io.Writer) (*Embedder, 
 	if hc.ModelType != "bert" {
 		return nil, fmt.Errorf("model %s: model_type %q is not an encoder for embeddings (bert)", dir, hc.ModelType)
 	}
-	tok, err := LoadHFTokenizer(dir)
+	m, tok, st, err := openHF(dir, bar, func(src weights.Source) (*bert.Model, model.Config, error) {
+		m, err := bert.FromHF(hc, src, eng)
+		if err != nil {
+			return nil, model.Config{}, err
+		}
+		return m, m.Config(), nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	st, err := weights.OpenHFDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("model %s: %w", dir, err)
-	}
-	src := withProgress(st, bar, "loading "+filepath.Base(dir))
-	m, err := bert.FromHF(hc, src, eng)
-	src.bar.Finish()
-	if err != nil {
-		st.Close()
-		return nil, fmt.Errorf("model %s: %w", dir, err)
-	}
-	if tok.VocabSize() > m.Config().VocabSize {
-		st.Close()
-		return nil, fmt.Errorf("model %s: tokenizer has %d tokens but the model only %d: they do not belong together", dir, tok.VocabSize(), m.Config().VocabSize)
 	}
 	return &Embedder{Name: filepath.Base(dir), Model: m, Tokenizer: tok, closer: st}, nil
 }

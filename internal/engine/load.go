@@ -204,26 +204,41 @@ func loadHF(dir string, eng *attention.Engine, bar io.Writer) (*Loaded, error) {
 	case "bert", "bart":
 		return nil, fmt.Errorf("model %s: %q is not a decoder-only language model (use it with headlight embed)", dir, hc.ModelType)
 	}
-	tok, err := LoadHFTokenizer(dir)
+	m, tok, st, err := openHF(dir, bar, func(src weights.Source) (model.Decoder, model.Config, error) {
+		m, err := model.New(hc.ModelType, &model.HF{Config: hc, Tensors: src}, eng)
+		if err != nil {
+			return nil, model.Config{}, err
+		}
+		return m, m.Config(), nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	st, err := weights.OpenHFDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("model %s: %w", dir, err)
+	return &Loaded{Name: filepath.Base(dir), Model: m, Tokenizer: tok, closer: st}, nil
+}
+
+// openHF reads a Hugging Face directory's tokenizer and tensors, builds the
+// model from the tensors with build (with a progress bar on bar), and checks
+// that the tokenizer fits the model's vocabulary. Closing st releases the
+// tensors.
+func openHF[M any](dir string, bar io.Writer, build func(weights.Source) (M, model.Config, error)) (m M, tok tokenizer.Tokenizer, st *weights.Safetensors, err error) {
+	if tok, err = LoadHFTokenizer(dir); err != nil {
+		return m, nil, nil, err
+	}
+	if st, err = weights.OpenHFDir(dir); err != nil {
+		return m, nil, nil, fmt.Errorf("model %s: %w", dir, err)
 	}
 	src := withProgress(st, bar, "loading "+filepath.Base(dir))
-	m, err := model.New(hc.ModelType, &model.HF{Config: hc, Tensors: src}, eng)
+	m, cfg, err := build(src)
 	src.bar.Finish()
+	if err == nil && tok.VocabSize() > cfg.VocabSize {
+		err = fmt.Errorf("tokenizer has %d tokens but the model only %d: they do not belong together", tok.VocabSize(), cfg.VocabSize)
+	}
 	if err != nil {
 		st.Close()
-		return nil, fmt.Errorf("model %s: %w", dir, err)
+		return m, nil, nil, fmt.Errorf("model %s: %w", dir, err)
 	}
-	if tv, mv := tok.VocabSize(), m.Config().VocabSize; tv > mv {
-		st.Close()
-		return nil, fmt.Errorf("model %s: tokenizer has %d tokens but the model only %d: they do not belong together", dir, tv, mv)
-	}
-	return &Loaded{Name: filepath.Base(dir), Model: m, Tokenizer: tok, closer: st}, nil
+	return m, tok, st, nil
 }
 
 // LoadHFTokenizer reads dir/tokenizer.json, or else GPT-2's vocab.json and
