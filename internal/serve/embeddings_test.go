@@ -3,57 +3,16 @@ package serve
 import (
 	"encoding/json"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/headlight/headlight/internal/attention"
 	"github.com/headlight/headlight/internal/engine"
 	"github.com/headlight/headlight/internal/kernels"
+	"github.com/headlight/headlight/internal/testutil"
 )
 
-// toyBERTDir copies the BERT fixture (vocabulary 103) and gives it a small
-// WordPiece vocabulary in the real MiniLM tokenizer.json's format (as
-// cmd/headlight's embed test does).
-func toyBERTDir(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	for _, f := range []string{"config.json", "model.safetensors"} {
-		b, err := os.ReadFile(filepath.Join("../../testdata/families/bert", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	raw, err := os.ReadFile("../../testdata/tokenizer/minilm/tokenizer.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tj map[string]any
-	if err := json.Unmarshal(raw, &tj); err != nil {
-		t.Fatal(err)
-	}
-	vocab := map[string]int{"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4}
-	for _, w := range strings.Fields("the a cat dog sat on mat ran park big small . , ##s ##ing play") {
-		vocab[w] = len(vocab)
-	}
-	tj["model"].(map[string]any)["vocab"] = vocab
-	for _, a := range tj["added_tokens"].([]any) {
-		m := a.(map[string]any)
-		m["id"] = vocab[m["content"].(string)]
-	}
-	pp := tj["post_processor"].(map[string]any)["special_tokens"].(map[string]any)
-	pp["[CLS]"].(map[string]any)["ids"] = []int{2}
-	pp["[SEP]"].(map[string]any)["ids"] = []int{3}
-	out, _ := json.Marshal(tj)
-	if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), out, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
+func toyBERTDir(t *testing.T) string { return testutil.ToyBERTDir(t, "../..") }
 
 func loadToyBERT(t *testing.T, name string) *engine.Embedder {
 	t.Helper()
