@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/headlight/headlight/internal/attention"
@@ -58,6 +60,7 @@ func benchServe(args []string, stdout, stderr io.Writer) int {
 	maxQueue := fs.Int("max-queue", def.MaxQueue, "in-process server: queued requests per model before 429")
 	headStats := fs.Float64("head-stats-sample", def.HeadStatsSample, "in-process server: fraction of requests whose per-head statistics are recorded")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of tables")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the overhead runs to `file`")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: headlight bench serve [flags]
 
@@ -145,7 +148,14 @@ Flags:
 		}
 		client := loadgen.NewClient(1)
 		defer client.CloseIdleConnections()
+		stopProfile, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return fail(err)
+		}
 		o, err := loadgen.MeasureOverhead(ctx, client, base, ld.Model, ld.Tokenizer, oitems, *overheadRuns)
+		if perr := stopProfile(); err == nil {
+			err = perr
+		}
 		if err != nil {
 			return fail(err)
 		}
@@ -171,6 +181,23 @@ Flags:
 			o.MedianRatio, 100*o.OverheadFrac, o.MedianServer, o.MedianEngine)
 	}
 	return 0
+}
+
+// startCPUProfile starts a pprof CPU profile into path ("" = none); stop
+// ends it and closes the file.
+func startCPUProfile(path string) (stop func() error, err error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() error { pprof.StopCPUProfile(); return f.Close() }, nil
 }
 
 // startInProcess serves ld on 127.0.0.1:0 and waits (up to 30 s) until

@@ -117,9 +117,10 @@ func (e *Engine) Attend(sh Shape, o *Options, q []float32, k, v tensor.Store, ou
 	if st != nil {
 		parts = make([]partial, items)
 	}
-	threads := e.Threads()
-	scr := make([]*scratch, threads)
-	e.pool.Run(items, func(w, t int) {
+	// Work in multiply-adds (QKᵀ and PV, masks ignored).
+	pool := e.pool.For(2 * int64(bh) * int64(sh.SeqQ) * int64(sh.SeqK) * int64(sh.HeadDim))
+	scr := make([]*scratch, pool.Threads())
+	pool.Run(items, func(w, t int) {
 		if scr[w] == nil {
 			scr[w] = e.getScratch(sh.HeadDim)
 		}

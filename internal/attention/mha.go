@@ -63,6 +63,9 @@ type Input struct {
 	// explicit path. Leave it empty in the hot path.
 	MapHeads []HeadRef
 	Maps     [][]float32
+	// Arena, when set, lends the projections and the output (valid until
+	// its next Reset); nil allocates them.
+	Arena *tensor.Arena
 }
 
 // Check validates the block's configuration and weight sizes.
@@ -125,7 +128,8 @@ func (m *MHA) Forward(e *Engine, in *Input) ([]float32, error) {
 	qd, kvd := m.Heads*d, m.KVHeads*d
 	pool := e.pool
 
-	q := make([]float32, B*Sq*qd) // (batch, seqQ, heads·headDim)
+	ar := in.Arena
+	q := ar.Floats(B * Sq * qd) // (batch, seqQ, heads·headDim)
 	kernels.MatMulTransB(pool, q, in.X, m.Wq, m.Bq, B*Sq, qd, m.DModel)
 
 	Sk := in.SeqK
@@ -141,8 +145,8 @@ func (m *MHA) Forward(e *Engine, in *Input) ([]float32, error) {
 		}
 		kx, vx = in.Key, in.Value
 	}
-	k := make([]float32, B*Sk*kvd) // (batch, seqK, kvHeads·headDim)
-	v := make([]float32, B*Sk*kvd) // (batch, seqK, kvHeads·headDim)
+	k := ar.Floats(B * Sk * kvd) // (batch, seqK, kvHeads·headDim)
+	v := ar.Floats(B * Sk * kvd) // (batch, seqK, kvHeads·headDim)
 	kernels.MatMulTransB(pool, k, kx, m.Wk, m.Bk, B*Sk, kvd, m.KDim)
 	kernels.MatMulTransB(pool, v, vx, m.Wv, m.Bv, B*Sk, kvd, m.VDim)
 
@@ -187,7 +191,7 @@ func (m *MHA) Forward(e *Engine, in *Input) ([]float32, error) {
 		opts.KeyLens = c.Lens
 		ks, vs = c.K, c.V
 	}
-	att := make([]float32, B*Sq*qd) // (batch, seqQ, heads·headDim)
+	att := ar.Floats(B * Sq * qd) // (batch, seqQ, heads·headDim)
 	if err := e.Attend(sh, &opts, q, ks, vs, att, in.Stats); err != nil {
 		return nil, err
 	}
@@ -199,7 +203,7 @@ func (m *MHA) Forward(e *Engine, in *Input) ([]float32, error) {
 		}
 		in.Maps = maps
 	}
-	out := make([]float32, B*Sq*m.DModel) // (batch, seqQ, dModel)
+	out := ar.Floats(B * Sq * m.DModel) // (batch, seqQ, dModel)
 	kernels.MatMulTransB(pool, out, att, m.Wo, m.Bo, B*Sq, m.DModel, qd)
 	return out, nil
 }

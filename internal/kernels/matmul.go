@@ -48,7 +48,7 @@ func MatMulTransB(pool *Pool, c, a, b, bias []float32, m, n, k int) {
 	if impl == implAVX2 && k > 0 {
 		block = gemmBlockAVX2
 	}
-	pool.Run(mb*nb, func(_, t int) {
+	pool.For(int64(m)*int64(n)*int64(k)).Run(mb*nb, func(_, t int) {
 		i0, j0 := (t/nb)*gemmMC, (t%nb)*gemmNC
 		block(c, a, b, bias, n, k, i0, min(i0+gemmMC, m), j0, min(j0+gemmNC, n))
 	})

@@ -19,6 +19,23 @@ type Pool struct {
 	once    sync.Once
 }
 
+// SerialWork is the multiply-adds below which a product or an attention
+// call runs on its caller alone: waking a parked helper costs some
+// microseconds (a futex round trip) and a helper that wakes late and claims
+// the last index makes the caller wait for it, which for small work (a
+// decoding step of a tiny model) costs more than the split saves. At a few
+// GFLOP/s per core this much work is ~10–30 µs.
+const SerialWork = 1 << 17
+
+// For is p when work (multiply-adds) is worth splitting, else nil (run on
+// the caller).
+func (p *Pool) For(work int64) *Pool {
+	if work < SerialWork {
+		return nil
+	}
+	return p
+}
+
 type job struct {
 	n    int64
 	next atomic.Int64

@@ -226,3 +226,18 @@ func TestDefaultPool(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestPoolForSmallWorkRunsOnCaller(t *testing.T) {
+	p := NewPool(2)
+	defer p.Close()
+	if p.For(SerialWork-1) != nil {
+		t.Fatal("work below SerialWork must run on the caller (nil pool)")
+	}
+	if p.For(SerialWork) != p {
+		t.Fatal("work of SerialWork or more must use the pool")
+	}
+	var nilPool *Pool
+	if nilPool.For(1<<40) != nil {
+		t.Fatal("a nil pool stays nil")
+	}
+}

@@ -66,7 +66,12 @@ type State struct {
 	// should return; OnMaps then receives them, (seqQ, seqK) each.
 	Capture func(layer int) []attention.HeadRef
 	OnMaps  func(layer int, heads []attention.HeadRef, maps [][]float32)
-	stats   attention.Stats
+	// Arena lends a forward pass its activations; the family resets it at
+	// the start of each pass, so decoding steps reuse the buffers of the
+	// pass before (NewState sets a fresh one; states may share one when
+	// they never run at the same time).
+	Arena *tensor.Arena
+	stats attention.Stats
 }
 
 // Report hands layer l's attention call to the probe (its statistics) and
@@ -98,7 +103,7 @@ func (s *State) Pos() int {
 
 // NewState allocates caches for batch sequences of up to maxSeq positions.
 func NewState(c Config, batch, maxSeq int, kv tensor.DType) *State {
-	s := &State{Batch: batch, Caches: make([]*attention.KVCache, c.Layers)}
+	s := &State{Batch: batch, Caches: make([]*attention.KVCache, c.Layers), Arena: new(tensor.Arena)}
 	for l := range s.Caches {
 		s.Caches[l] = attention.NewKVCache(kv, batch, c.KVHeads, c.HeadDim, maxSeq)
 	}

@@ -103,6 +103,9 @@ func (w *worker) reshape(r *running) {
 	if r.live() == 0 {
 		w.budget.release(r.held)
 		r.seqs, r.st, r.held, r.marked = nil, nil, 0, false
+		if w.arena.Bytes() > keepArenaBytes {
+			w.arena = new(tensor.Arena) // let a large prefill's buffers go
+		}
 		return
 	}
 	est := w.layoutBytes(r, nil)
@@ -111,12 +114,17 @@ func (w *worker) reshape(r *running) {
 	}
 }
 
+// keepArenaBytes is the most activation memory a worker keeps between
+// batches for the next one to reuse (beyond it the buffers are dropped
+// when the model goes idle).
+const keepArenaBytes = 16 << 20
+
 // rebuild moves r's live sequences and the joiners into a new state whose
 // memory, est, is already reserved, and releases the old reservation.
 func (w *worker) rebuild(r *running, joiners []*job, est int64) {
 	capacity, B := layoutShape(r, joiners)
 	st := model.NewState(w.cfg, B, capacity, tensor.F32)
-	st.Probe = w.probe
+	st.Probe, st.Arena = w.probe, w.arena
 	var seqs []*sequence
 	var buf []float32
 	for i, s := range r.seqs {
@@ -212,6 +220,9 @@ func (w *worker) step(r *running) {
 		for _, c := range st.Caches { // the slot sits out from now on
 			c.Lens[b] = 0
 		}
+		if j.quiet {
+			ev.tokens = j.out
+		}
 		j.events <- ev
 	}
 	defer func() {
@@ -293,7 +304,11 @@ func (w *worker) step(r *running) {
 		if w.captures != nil {
 			s.gen = append(s.gen, next)
 		}
-		j.events <- event{token: next}
+		if j.quiet {
+			j.out = append(j.out, next)
+		} else {
+			j.events <- event{token: next}
+		}
 		if s.count == j.maxTokens {
 			finish(b, event{finish: "length"})
 			continue

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/headlight/headlight/internal/engine"
@@ -197,7 +198,12 @@ func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel() // also stops the job when the handler returns early
 	j := &job{ctx: ctx, kind: kindGenerate, prompt: ids, maxTokens: maxTokens, stop: []int{tok.BOS(), tok.EOS()},
-		sampling: sm, sampled: s.sample(), capture: s.captureSample(), arrived: arrived, events: make(chan event, maxTokens+1)}
+		sampling: sm, sampled: s.sample(), capture: s.captureSample(), arrived: arrived}
+	if j.quiet = !req.Stream && len(stops) == 0; j.quiet {
+		j.events, j.out = make(chan event, 1), make([]int, 0, maxTokens)
+	} else {
+		j.events = make(chan event, maxTokens+1)
+	}
 	if err := wk.submit(j); err != nil {
 		s.reject(wk, err)
 		writeError(w, err)
@@ -318,11 +324,20 @@ func relay(ctx context.Context, cancel context.CancelFunc, wk *worker, j *job, s
 			_, dsp = wk.tracer.Start(ctx, "detokenize")
 		}
 		if ev.err != nil {
-			return "", n, ev.err
+			return "", n + len(ev.tokens), ev.err
 		}
 		text, hit := "", false
+		if ev.tokens != nil { // a quiet job's tokens (no stop strings)
+			var b strings.Builder
+			for _, t := range ev.tokens {
+				b.WriteString(wk.ld.Piece(prev, t))
+				prev = t
+			}
+			n += len(ev.tokens)
+			text = b.String()
+		}
 		if ev.finish != "" {
-			text = st.flush()
+			text += st.flush()
 		} else {
 			n++
 			text, hit = st.add(wk.ld.Piece(prev, ev.token))

@@ -12,6 +12,7 @@ import (
 	"github.com/headlight/headlight/internal/engine"
 	"github.com/headlight/headlight/internal/model"
 	"github.com/headlight/headlight/internal/telemetry"
+	"github.com/headlight/headlight/internal/tensor"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -24,9 +25,11 @@ const (
 )
 
 // event is what the scheduler sends a generation job: one per token, then
-// a last one with finish or err set.
+// a last one with finish or err set. A quiet job gets only the last event,
+// with every generated token in tokens.
 type event struct {
 	token  int
+	tokens []int  // quiet jobs: the generated tokens, on the last event
 	finish string // "stop" or "length" on the last event
 	err    error  // the last event on failure
 }
@@ -48,9 +51,14 @@ type job struct {
 	// one arrived, so waiting for company is likely to fill a batch.
 	busy bool
 
-	// events has room for maxTokens+1 events, so the scheduler never
-	// blocks on a slow client.
+	// events has room for every event the job can get (maxTokens+1, or 1
+	// when quiet), so the scheduler never blocks on a slow client.
 	events chan event
+	// quiet: nobody reads tokens as they come (a non-streamed answer
+	// without stop strings), so the scheduler keeps them in out and sends
+	// one last event instead of waking the handler for every token.
+	quiet bool
+	out   []int // quiet jobs: generated tokens (scheduler-owned until the last event)
 
 	maps   []mapRef         // kindAttention: heads whose maps to return
 	result chan *attnResult // kindAttention: buffered 1
@@ -70,6 +78,10 @@ type worker struct {
 	log     *slog.Logger
 	tracer  trace.Tracer
 	version string // the model's version ("unversioned"), for spans and metrics
+
+	// arena lends the running batch's forward passes their activations;
+	// successive batches share it (they never run at once).
+	arena *tensor.Arena
 
 	captures *captureStore // nil: capture off
 	capHeads []mapRef      // heads whose maps are captured

@@ -15,6 +15,7 @@ import (
 
 	"github.com/headlight/headlight/internal/engine"
 	"github.com/headlight/headlight/internal/telemetry"
+	"github.com/headlight/headlight/internal/tensor"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/trace"
@@ -97,7 +98,7 @@ func New(opts Options, models []*engine.Loaded, reg *prometheus.Registry) (*Serv
 				return nil, fmt.Errorf("serve: model %q: %w", ld.Name, err)
 			}
 		}
-		w := &worker{name: name, id: id, capHeads: capHeads, ld: ld, cfg: cfg, maxSeq: maxSeq, opts: &s.opts, mm: s.metrics.Model(name, version),
+		w := &worker{name: name, id: id, capHeads: capHeads, ld: ld, cfg: cfg, maxSeq: maxSeq, opts: &s.opts, mm: s.metrics.Model(name, version), arena: new(tensor.Arena),
 			probe: s.metrics.NewHeadProbe(name, version, cfg.Layers, cfg.Heads), budget: s.budget, log: s.log,
 			tracer: s.tracer, version: version,
 			wake: make(chan struct{}, 1), done: make(chan struct{})}

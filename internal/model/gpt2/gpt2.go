@@ -136,7 +136,9 @@ func (m *Model) Forward(s *model.State, tokens []int, seq int, lens []int, lastO
 		return nil, fmt.Errorf("gpt2: %d tokens, %d lengths for batch %d × seq %d (%d caches)", len(tokens), len(lens), B, seq, len(s.Caches))
 	}
 	n := B * seq
-	x := make([]float32, n*c.Dim) // (batch·seq, dim) residual stream
+	ar := s.Arena
+	ar.Reset()
+	x := ar.Floats(n * c.Dim) // (batch·seq, dim) residual stream
 	if err := nn.Embed(x, m.WTE, c.Dim, tokens); err != nil {
 		return nil, err
 	}
@@ -153,16 +155,16 @@ func (m *Model) Forward(s *model.State, tokens []int, seq int, lens []int, lastO
 	if err := attention.AddPositions(x, m.WPE, c.Dim, pos); err != nil {
 		return nil, err
 	}
-	h := make([]float32, n*c.Dim)       // (batch·seq, dim) normed input of a sub-block
-	g := make([]float32, n*c.HiddenDim) // (batch·seq, inner) MLP activations
-	f := make([]float32, n*c.Dim)       // (batch·seq, dim) MLP output
+	h := ar.Floats(n * c.Dim)       // (batch·seq, dim) normed input of a sub-block
+	g := ar.Floats(n * c.HiddenDim) // (batch·seq, inner) MLP activations
+	f := ar.Floats(n * c.Dim)       // (batch·seq, dim) MLP output
 	pool := m.eng.Pool()
 	for l := range m.Layers {
 		L := &m.Layers[l]
 		// Attention: LayerNorm → QKV → causal attention (KV cache) → c_proj → residual.
 		nn.LayerNorm(h, x, L.LN1W, L.LN1B, c.NormEps)
 		in := &attention.Input{X: h, Batch: B, SeqQ: seq, SeqLens: lens, Cache: s.Caches[l],
-			Opts: attention.Options{Causal: true}, Stats: s.Stats(), MapHeads: s.MapHeads(l)}
+			Opts: attention.Options{Causal: true}, Stats: s.Stats(), MapHeads: s.MapHeads(l), Arena: ar}
 		a, err := L.Attn.Forward(m.eng, in)
 		if err != nil {
 			return nil, fmt.Errorf("gpt2: layer %d: %w", l, err)

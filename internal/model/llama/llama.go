@@ -100,21 +100,23 @@ func (m *Model) Forward(s *model.State, tokens []int, seq int, lens []int, lastO
 		return nil, fmt.Errorf("llama: state has %d caches for %d layers", len(s.Caches), c.Layers)
 	}
 	n := B * seq
-	x := make([]float32, n*c.Dim) // (batch·seq, dim) residual stream
+	ar := s.Arena
+	ar.Reset()
+	x := ar.Floats(n * c.Dim) // (batch·seq, dim) residual stream
 	if err := nn.Embed(x, m.TokEmb, c.Dim, tokens); err != nil {
 		return nil, err
 	}
-	h := make([]float32, n*c.Dim)       // (batch·seq, dim) normed input of a sub-block
-	g := make([]float32, n*c.HiddenDim) // (batch·seq, hidden) gate
-	u := make([]float32, n*c.HiddenDim) // (batch·seq, hidden) up
-	f := make([]float32, n*c.Dim)       // (batch·seq, dim) FFN output
+	h := ar.Floats(n * c.Dim)       // (batch·seq, dim) normed input of a sub-block
+	g := ar.Floats(n * c.HiddenDim) // (batch·seq, hidden) gate
+	u := ar.Floats(n * c.HiddenDim) // (batch·seq, hidden) up
+	f := ar.Floats(n * c.Dim)       // (batch·seq, dim) FFN output
 	pool := m.eng.Pool()
 	for l := range m.Layers {
 		L := &m.Layers[l]
 		// Attention: norm → QKV → RoPE → attention (KV cache) → output → residual.
 		nn.RMSNorm(h, x, L.RMSAtt, c.NormEps)
 		in := &attention.Input{X: h, Batch: B, SeqQ: seq, SeqLens: lens, Cache: s.Caches[l],
-			Opts: attention.Options{Causal: true}, Stats: s.Stats(), MapHeads: s.MapHeads(l)}
+			Opts: attention.Options{Causal: true}, Stats: s.Stats(), MapHeads: s.MapHeads(l), Arena: ar}
 		a, err := L.Attn.Forward(m.eng, in)
 		if err != nil {
 			return nil, fmt.Errorf("llama: layer %d: %w", l, err)
