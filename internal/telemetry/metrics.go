@@ -49,8 +49,8 @@ type Metrics struct {
 	MemoryBudget    prometheus.Gauge         // the configured budget
 
 	// Attention heads, per model × version × layer × head.
-	HeadEntropy *prometheus.HistogramVec // nats, one observation per query row (sampled)
-	HeadOutNorm *prometheus.HistogramVec // per-query output norm (sampled)
+	headEntropy *headHistograms        // nats, one observation per query row (sampled)
+	headOutNorm *headHistograms        // per-query output norm (sampled)
 	HeadNaN     *prometheus.CounterVec   // NaN logits and outputs (always counted)
 	HeadInf     *prometheus.CounterVec   // ±Inf logits and outputs (always counted)
 
@@ -106,8 +106,8 @@ func New(reg *prometheus.Registry, version string) *Metrics {
 		Queued:          f.gauge("headlight_queue_length", "Requests waiting in the queue.", "model", "version"),
 		Running:         f.gauge("headlight_sequences_running", "Sequences in the running batch.", "model", "version"),
 
-		HeadEntropy: f.histogram("headlight_attention_entropy_nats", "Attention entropy of one query row of a head (sampled requests).", entropyBuckets, "model", "version", "layer", "head"),
-		HeadOutNorm: f.histogram("headlight_attention_output_norm", "L2 norm of a head's output per query: the head's utilisation (sampled requests, decode steps and unpadded prefills).", normBuckets, "model", "version", "layer", "head"),
+		headEntropy: f.heads("headlight_attention_entropy_nats", "Attention entropy of one query row of a head (sampled requests).", entropyBuckets),
+		headOutNorm: f.heads("headlight_attention_output_norm", "L2 norm of a head's output per query: the head's utilisation (sampled requests, decode steps and unpadded prefills).", normBuckets),
 		HeadNaN:     f.counter("headlight_attention_nan_total", "NaN attention logits and outputs.", "model", "version", "layer", "head"),
 		HeadInf:     f.counter("headlight_attention_inf_total", "Infinite attention logits and outputs (mask -Inf not counted).", "model", "version", "layer", "head"),
 
@@ -135,6 +135,12 @@ type factory struct{ reg *prometheus.Registry }
 
 func (f factory) histogram(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
 	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
+	f.reg.MustRegister(h)
+	return h
+}
+
+func (f factory) heads(name, help string, buckets []float64) *headHistograms {
+	h := newHeadHistograms(name, help, buckets)
 	f.reg.MustRegister(h)
 	return h
 }

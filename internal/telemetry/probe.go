@@ -18,8 +18,8 @@ import (
 // concurrently (the metrics it writes are safe to scrape at any time).
 type HeadProbe struct {
 	layers, heads int
-	entropy, norm [][]prometheus.Observer // (layer, head)
-	nan, inf      [][]prometheus.Counter  // (layer, head)
+	entropy, norm *headBlock             // (layer, head) histograms
+	nan, inf      [][]prometheus.Counter // (layer, head)
 
 	// State of the current forward pass (see Begin).
 	lens    []int  // (batch) real query rows; nil: all
@@ -37,19 +37,16 @@ type Bad struct {
 // creates them at zero, so that every head's NaN counter exists from the
 // start.
 func (m *Metrics) NewHeadProbe(model, version string, layers, heads int) *HeadProbe {
-	p := &HeadProbe{layers: layers, heads: heads}
+	p := &HeadProbe{layers: layers, heads: heads,
+		entropy: m.headEntropy.block(model, version, layers, heads), norm: m.headOutNorm.block(model, version, layers, heads)}
 	for l := 0; l < layers; l++ {
-		var ent, norm []prometheus.Observer
 		var nan, inf []prometheus.Counter
 		ls := strconv.Itoa(l)
 		for h := 0; h < heads; h++ {
 			hs := strconv.Itoa(h)
-			ent = append(ent, m.HeadEntropy.WithLabelValues(model, version, ls, hs))
-			norm = append(norm, m.HeadOutNorm.WithLabelValues(model, version, ls, hs))
 			nan = append(nan, m.HeadNaN.WithLabelValues(model, version, ls, hs))
 			inf = append(inf, m.HeadInf.WithLabelValues(model, version, ls, hs))
 		}
-		p.entropy, p.norm = append(p.entropy, ent), append(p.norm, norm)
 		p.nan, p.inf = append(p.nan, nan), append(p.inf, inf)
 	}
 	return p
@@ -82,6 +79,10 @@ func (p *HeadProbe) ObserveAttention(layer int, st *attention.Stats) {
 	if layer < 0 || layer >= p.layers || st.Heads != p.heads {
 		return // not this model's shape: a programmer error upstream, never crash the server
 	}
+	p.entropy.lock()
+	defer p.entropy.unlock()
+	p.norm.lock()
+	defer p.norm.unlock()
 	for b := 0; b < st.Batch && b < len(p.bad); b++ {
 		rows := st.SeqQ
 		if b < len(p.lens) {
@@ -111,16 +112,14 @@ func (p *HeadProbe) ObserveAttention(layer int, st *attention.Stats) {
 			for i := 0; i < rows; i++ {
 				r := bh*st.SeqQ + i
 				if st.Attended[r] > 0 {
-					p.entropy[layer][h].Observe(float64(st.Entropy[r]))
+					p.entropy.observe(layer, h, float64(st.Entropy[r]))
 				}
 			}
 			// OutNorm spans all SeqQ rows, padding included: record it only
 			// when every row is real, as a per-query norm.
 			if rows == st.SeqQ {
 				n := float64(st.OutNorm[bh]) / math.Sqrt(float64(rows))
-				if !math.IsNaN(n) && !math.IsInf(n, 0) {
-					p.norm[layer][h].Observe(n)
-				}
+				p.norm.observe(layer, h, n) // drops NaN and Inf
 			}
 		}
 	}

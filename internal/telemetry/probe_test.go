@@ -25,14 +25,6 @@ func stats(batch, heads, seq int, e, n float32) *attention.Stats {
 	return st
 }
 
-func histogram(t *testing.T, o prometheus.Observer) (count uint64, sum float64) {
-	t.Helper()
-	var m dto.Metric
-	if err := o.(prometheus.Metric).Write(&m); err != nil {
-		t.Fatal(err)
-	}
-	return m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
-}
 
 func counter(t *testing.T, c prometheus.Counter) float64 {
 	t.Helper()
@@ -59,16 +51,16 @@ func TestHeadProbe(t *testing.T) {
 	p.ObserveAttention(1, st)
 	p.ObserveAttention(0, stats(3, 3, 4, 0.5, 2))
 
-	if c, s := histogram(t, p.entropy[1][0]); c != 4 || s != 4*1.25 {
+	if c, s := p.entropy.snapshot(1, 0); c != 4 || s != 4*1.25 {
 		t.Errorf("layer 1 head 0 entropy: %d observations summing to %v, want 4 × 1.25", c, s)
 	}
-	if c, _ := histogram(t, p.entropy[1][1]); c != 3 {
+	if c, _ := p.entropy.snapshot(1, 1); c != 3 {
 		t.Errorf("layer 1 head 1: %d entropy observations, want 3 (one row attends to nothing)", c)
 	}
-	if c, s := histogram(t, p.norm[1][2]); c != 1 || math.Abs(s-8/2) > 1e-9 {
+	if c, s := p.norm.snapshot(1, 2); c != 1 || math.Abs(s-8/2) > 1e-9 {
 		t.Errorf("layer 1 head 2 norm: %d observations, sum %v; want one of 8/√4", c, s)
 	}
-	if c, _ := histogram(t, p.entropy[0][2]); c != 4 {
+	if c, _ := p.entropy.snapshot(0, 2); c != 4 {
 		t.Errorf("layer 0 head 2: %d entropy observations, want 4", c)
 	}
 	if got := counter(t, p.nan[1][2]); got != 2 {
