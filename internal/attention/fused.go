@@ -21,6 +21,39 @@ const (
 type Engine struct {
 	pool    *kernels.Pool
 	scratch sync.Pool // *scratch
+	calls   sync.Pool // *attendCall
+}
+
+// attendCall is what one Attend call keeps besides the workers' scratch.
+type attendCall struct {
+	p     plan
+	parts []partial // (item) statistics partials; empty without statistics
+	// The call's arguments, for item.
+	q, out  []float32
+	k, v    tensor.Store
+	st      *Stats
+	nQT, bh int // query tiles; batch·heads
+}
+
+// item runs work item t: query tile nQT−1−t/bh (the heaviest tiles, the
+// last queries under a causal mask, first) of (batch, head) t%bh.
+func (c *attendCall) item(sc *scratch, t int) {
+	sh := &c.p.sh
+	qt := c.nQT - 1 - t/c.bh
+	b, h := (t%c.bh)/sh.Heads, t%sh.Heads
+	var pt *partial
+	if len(c.parts) > 0 {
+		pt = &c.parts[t]
+	}
+	c.p.item(sc, c.q, c.k, c.v, c.out, c.st, pt, b, h, qt*tileQ, min(qt*tileQ+tileQ, sh.SeqQ))
+}
+
+// release drops the call's references to the caller's data before the
+// call goes back to the pool.
+func (c *attendCall) release() {
+	c.q, c.out, c.k, c.v, c.st = nil, nil, tensor.Store{}, tensor.Store{}, nil
+	c.p.o = Options{}
+	c.p.global = nil
 }
 
 // NewEngine returns an engine that runs on pool (nil: on the caller only).
@@ -99,8 +132,15 @@ func (e *Engine) Attend(sh Shape, o *Options, q []float32, k, v tensor.Store, ou
 	if out == nil {
 		return shapeErr("out is nil")
 	}
-	p, err := newPlan(sh, o, q, k, v, out)
-	if err != nil {
+	// The call's plan and per-item partials come from a pool, so that a
+	// small call (a decoding step) allocates nothing.
+	c, _ := e.calls.Get().(*attendCall)
+	if c == nil {
+		c = new(attendCall)
+	}
+	defer e.calls.Put(c)
+	p := &c.p
+	if err := p.init(sh, o, q, k, v, out); err != nil {
 		return err
 	}
 	sh = p.sh
@@ -113,29 +153,33 @@ func (e *Engine) Attend(sh Shape, o *Options, q []float32, k, v tensor.Store, ou
 	nQT := (sh.SeqQ + tileQ - 1) / tileQ
 	bh := sh.Batch * sh.Heads
 	items := bh * nQT
-	var parts []partial
+	c.parts = c.parts[:0]
 	if st != nil {
-		parts = make([]partial, items)
+		c.parts = grow(c.parts, items)
 	}
+	parts := c.parts
+	c.q, c.k, c.v, c.out, c.st, c.nQT, c.bh = q, k, v, out, st, nQT, bh
+	defer c.release()
 	// Work in multiply-adds (QKᵀ and PV, masks ignored).
 	pool := e.pool.For(2 * int64(bh) * int64(sh.SeqQ) * int64(sh.SeqK) * int64(sh.HeadDim))
-	scr := make([]*scratch, pool.Threads())
-	pool.Run(items, func(w, t int) {
-		if scr[w] == nil {
-			scr[w] = e.getScratch(sh.HeadDim)
+	if pool == nil {
+		sc := e.getScratch(sh.HeadDim)
+		for t := range items {
+			c.item(sc, t)
 		}
-		// Heaviest tiles (last queries under a causal mask) first.
-		qt := nQT - 1 - t/bh
-		b, h := (t%bh)/sh.Heads, t%sh.Heads
-		var pt *partial
-		if parts != nil {
-			pt = &parts[t]
-		}
-		p.item(scr[w], q, k, v, out, st, pt, b, h, qt*tileQ, min(qt*tileQ+tileQ, sh.SeqQ))
-	})
-	for _, sc := range scr {
-		if sc != nil {
-			e.scratch.Put(sc)
+		e.scratch.Put(sc)
+	} else {
+		scr := make([]*scratch, pool.Threads())
+		pool.Run(items, func(w, t int) {
+			if scr[w] == nil {
+				scr[w] = e.getScratch(sh.HeadDim)
+			}
+			c.item(scr[w], t)
+		})
+		for _, sc := range scr {
+			if sc != nil {
+				e.scratch.Put(sc)
+			}
 		}
 	}
 	if st != nil {

@@ -27,23 +27,32 @@ type plan struct {
 }
 
 func newPlan(sh Shape, o *Options, q []float32, k, v tensor.Store, out []float32) (*plan, error) {
+	p := new(plan)
+	if err := p.init(sh, o, q, k, v, out); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// init validates a call and sets p up for it (p may be reused).
+func (p *plan) init(sh Shape, o *Options, q []float32, k, v tensor.Store, out []float32) error {
 	sh, err := sh.norm()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := o.check(sh); err != nil {
-		return nil, err
+		return err
 	}
 	if len(q) != sh.QLen() {
-		return nil, shapeErr("q has %d values, want batch·seqQ·heads·headDim = %d", len(q), sh.QLen())
+		return shapeErr("q has %d values, want batch·seqQ·heads·headDim = %d", len(q), sh.QLen())
 	}
 	if out != nil && len(out) != sh.QLen() {
-		return nil, shapeErr("out has %d values, want %d", len(out), sh.QLen())
+		return shapeErr("out has %d values, want %d", len(out), sh.QLen())
 	}
 	if k.Len() != sh.KVLen() || v.Len() != sh.KVLen() {
-		return nil, shapeErr("k has %d and v %d values, want batch·kvCap·kvHeads·headDim = %d", k.Len(), v.Len(), sh.KVLen())
+		return shapeErr("k has %d and v %d values, want batch·kvCap·kvHeads·headDim = %d", k.Len(), v.Len(), sh.KVLen())
 	}
-	p := &plan{sh: sh, scale: sh.scale(o), group: sh.Heads / sh.KVHeads,
+	*p = plan{sh: sh, scale: sh.scale(o), group: sh.Heads / sh.KVHeads,
 		qStride: sh.Heads * sh.HeadDim, kvStride: sh.KVHeads * sh.HeadDim, winL: -1, winR: -1}
 	if o != nil {
 		p.o = *o
@@ -64,7 +73,7 @@ func newPlan(sh Shape, o *Options, q []float32, k, v tensor.Store, out []float32
 		}
 	}
 	p.elementwise = p.o.KeyPadding != nil || p.o.Mask != nil || p.o.Bias != nil || p.o.ALiBi != nil || p.global != nil
-	return p, nil
+	return nil
 }
 
 // keyRange is the half-open range of keys that causality, the window and
