@@ -332,7 +332,7 @@ func TestRoPEFixtures(t *testing.T) {
 				t.Fatal(err)
 			}
 			x := f.f32(t, "x")
-			r.Apply(x, H, batchPositions(slices.Repeat([]int{f.int(t, "pos_offset")}, B), S))
+			r.Apply(x, H, batchPositions(make([]int, B*S), slices.Repeat([]int{f.int(t, "pos_offset")}, B), S))
 			checkClose(t, "rope", x, f.f32(t, "y"), 1e-5)
 		})
 	}

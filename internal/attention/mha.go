@@ -159,7 +159,7 @@ func (m *MHA) Forward(e *Engine, in *Input) ([]float32, error) {
 			opts.KeyLens = in.SeqLens
 		}
 	}
-	pos0 := make([]int, B) // (batch) position of each sequence's first new token
+	pos0 := ar.Ints(B) // (batch) position of each sequence's first new token
 	for b := range pos0 {
 		pos0[b] = in.Pos0
 	}
@@ -172,9 +172,10 @@ func (m *MHA) Forward(e *Engine, in *Input) ([]float32, error) {
 		opts.QOffsets = pos0
 	}
 	if m.RoPE != nil {
-		m.RoPE.Apply(q, m.Heads, batchPositions(pos0, Sq))
+		pos := batchPositions(ar.Ints(B*Sq), pos0, Sq) // (batch·seqQ)
+		m.RoPE.Apply(q, m.Heads, pos)
 		if self {
-			m.RoPE.Apply(k, m.KVHeads, batchPositions(pos0, Sq))
+			m.RoPE.Apply(k, m.KVHeads, pos)
 		}
 	}
 
@@ -208,12 +209,12 @@ func (m *MHA) Forward(e *Engine, in *Input) ([]float32, error) {
 	return out, nil
 }
 
-// batchPositions is pos0[b]…pos0[b]+seq-1 for each sequence b in turn.
-func batchPositions(pos0 []int, seq int) []int {
-	p := make([]int, 0, len(pos0)*seq)
-	for _, p0 := range pos0 {
+// batchPositions writes pos0[b]…pos0[b]+seq-1 for each sequence b in turn
+// to p (len(pos0)·seq) and returns it.
+func batchPositions(p, pos0 []int, seq int) []int {
+	for b, p0 := range pos0 {
 		for i := range seq {
-			p = append(p, p0+i)
+			p[b*seq+i] = p0 + i
 		}
 	}
 	return p

@@ -48,10 +48,18 @@ func MatMulTransB(pool *Pool, c, a, b, bias []float32, m, n, k int) {
 	if impl == implAVX2 && k > 0 {
 		block = gemmBlockAVX2
 	}
-	pool.For(int64(m)*int64(n)*int64(k)).Run(mb*nb, func(_, t int) {
-		i0, j0 := (t/nb)*gemmMC, (t%nb)*gemmNC
-		block(c, a, b, bias, n, k, i0, min(i0+gemmMC, m), j0, min(j0+gemmNC, n))
-	})
+	if p := pool.For(int64(m) * int64(n) * int64(k)); p != nil && mb*nb > 1 {
+		p.Run(mb*nb, func(_, t int) {
+			i0, j0 := (t/nb)*gemmMC, (t%nb)*gemmNC
+			block(c, a, b, bias, n, k, i0, min(i0+gemmMC, m), j0, min(j0+gemmNC, n))
+		})
+		return
+	}
+	for i0 := 0; i0 < m; i0 += gemmMC { // small: on the caller, no closure to allocate
+		for j0 := 0; j0 < n; j0 += gemmNC {
+			block(c, a, b, bias, n, k, i0, min(i0+gemmMC, m), j0, min(j0+gemmNC, n))
+		}
+	}
 }
 
 // fits reports whether an (r, s) matrix fits in l elements, without

@@ -27,9 +27,10 @@ type GGUF struct {
 
 // LastRows keeps the last real row of each sequence of x (batch·seq, dim):
 // row lens[b]-1 (or seq-1 when lens is nil; a sequence of length 0 gives
-// row 0, which is meaningless). It returns (batch, dim).
-func LastRows(x []float32, dim, batch, seq int, lens []int) []float32 {
-	last := make([]float32, batch*dim) // (batch, dim)
+// row 0, which is meaningless). It returns (batch, dim), lent by ar (nil:
+// allocated).
+func LastRows(ar *tensor.Arena, x []float32, dim, batch, seq int, lens []int) []float32 {
+	last := ar.Floats(batch * dim) // (batch, dim)
 	for b := 0; b < batch; b++ {
 		p := seq - 1
 		if lens != nil {

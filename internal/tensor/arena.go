@@ -14,6 +14,8 @@ package tensor
 type Arena struct {
 	bufs [][]float32
 	used int // buffers lent since the last Reset
+	ints [][]int
+	usedInts int
 }
 
 // Floats returns n zeroed float32s.
@@ -39,10 +41,33 @@ func (a *Arena) Floats(n int) []float32 {
 	return b
 }
 
+// Ints returns n zeroed ints (positions, lengths), lent like Floats.
+func (a *Arena) Ints(n int) []int {
+	if n < 0 {
+		panic("tensor.Arena.Ints: negative length")
+	}
+	if a == nil {
+		return make([]int, n)
+	}
+	if a.usedInts == len(a.ints) {
+		a.ints = append(a.ints, nil)
+	}
+	b := a.ints[a.usedInts]
+	if cap(b) < n {
+		b = make([]int, n)
+		a.ints[a.usedInts] = b
+	} else {
+		b = b[:n]
+		clear(b)
+	}
+	a.usedInts++
+	return b
+}
+
 // Reset takes every buffer back: slices lent before must no longer be used.
 func (a *Arena) Reset() {
 	if a != nil {
-		a.used = 0
+		a.used, a.usedInts = 0, 0
 	}
 }
 
@@ -54,6 +79,9 @@ func (a *Arena) Bytes() int64 {
 	var n int64
 	for _, b := range a.bufs {
 		n += 4 * int64(cap(b))
+	}
+	for _, b := range a.ints {
+		n += 8 * int64(cap(b))
 	}
 	return n
 }

@@ -61,7 +61,11 @@ func TestArenaSteadyStateAllocatesNothing(t *testing.T) {
 	pass := func(n int) {
 		a.Reset()
 		a.Floats(n)
+		a.Ints(n)[0] = 1
 		a.Floats(2 * n)
+		if a.Ints(3)[0] != 0 {
+			panic("Ints not zeroed")
+		}
 	}
 	pass(100) // prefill-sized pass grows the buffers
 	if allocs := testing.AllocsPerRun(20, func() { pass(1) }); allocs != 0 {

@@ -132,7 +132,7 @@ func (m *Model) Decode(s *State, tokens []int, seq int, lastOnly bool) ([]float3
 		m.ffn(x, g, f, L.W1, L.B1, L.W2, L.B2, L.LN2W, L.LN2B, n, c.DecFFN)
 	}
 	if lastOnly {
-		x, n = model.LastRows(x, d, B, seq, nil), B
+		x, n = model.LastRows(nil, x, d, B, seq, nil), B
 	}
 	logits := make([]float32, n*c.VocabSize) // (rows, vocab)
 	kernels.MatMulTransB(m.eng.Pool(), logits, x, m.LMHead, nil, n, c.VocabSize, d)

@@ -180,7 +180,7 @@ func (m *Model) Forward(s *model.State, tokens []int, seq int, lens []int, lastO
 	}
 	nn.LayerNorm(x, x, m.LNFW, m.LNFB, c.NormEps)
 	if lastOnly {
-		x, n = model.LastRows(x, c.Dim, B, seq, lens), B
+		x, n = model.LastRows(ar, x, c.Dim, B, seq, lens), B
 	}
 	logits := make([]float32, n*c.VocabSize) // (rows, vocab)
 	kernels.MatMulTransB(pool, logits, x, m.WTE, nil, n, c.VocabSize, c.Dim)

@@ -133,7 +133,7 @@ func (m *Model) Forward(s *model.State, tokens []int, seq int, lens []int, lastO
 	}
 	nn.RMSNorm(x, x, m.RMSFinal, c.NormEps)
 	if lastOnly { // keep the last real position of each sequence
-		x, n = model.LastRows(x, c.Dim, B, seq, lens), B
+		x, n = model.LastRows(ar, x, c.Dim, B, seq, lens), B
 	}
 	logits := make([]float32, n*c.VocabSize) // (rows, vocab)
 	kernels.MatMulTransB(pool, logits, x, m.WCls, nil, n, c.VocabSize, c.Dim)
