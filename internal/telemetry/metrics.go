@@ -51,8 +51,8 @@ type Metrics struct {
 	// Attention heads, per model × version × layer × head.
 	headEntropy *headHistograms        // nats, one observation per query row (sampled)
 	headOutNorm *headHistograms        // per-query output norm (sampled)
-	HeadNaN     *prometheus.CounterVec   // NaN logits and outputs (always counted)
-	HeadInf     *prometheus.CounterVec   // ±Inf logits and outputs (always counted)
+	HeadNaN     *prometheus.CounterVec // NaN logits and outputs (always counted)
+	HeadInf     *prometheus.CounterVec // ±Inf logits and outputs (always counted)
 
 	// Cost, per model and version: batches' process CPU time split among
 	// their requests by tokens, and that time priced by the configured

@@ -25,7 +25,6 @@ func stats(batch, heads, seq int, e, n float32) *attention.Stats {
 	return st
 }
 
-
 func counter(t *testing.T, c prometheus.Counter) float64 {
 	t.Helper()
 	var m dto.Metric

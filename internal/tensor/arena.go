@@ -12,9 +12,9 @@ package tensor
 // fresh slice on every call, so code paths without a state need no arena.
 // An Arena is not safe for concurrent use.
 type Arena struct {
-	bufs [][]float32
-	used int // buffers lent since the last Reset
-	ints [][]int
+	bufs     [][]float32
+	used     int // buffers lent since the last Reset
+	ints     [][]int
 	usedInts int
 }
 
