@@ -19,10 +19,14 @@ type running struct {
 	seqs []*sequence
 	st   *model.State // (len(seqs) slots) nil while empty
 	held int64        // memory reserved for the layout (layoutBytes)
-	// cpu is the process CPU time at the end of the previous step (valid
-	// with marked): a step's CPU time runs from there, so the worker's
-	// bookkeeping between steps is charged too, with one getrusage a step.
+	// cpu is the process CPU time when it was last read (valid with
+	// marked), at cpuAt. CPU time from there on is split among the
+	// sequences by their pending tokens when it is next read (settleCPU):
+	// at a join, before a sequence finishes, and at least every
+	// cpuReadEvery, so the worker's bookkeeping between steps is charged
+	// too while a fast decoding step pays no getrusage of its own.
 	cpu    float64
+	cpuAt  time.Time
 	marked bool
 	// Per-step buffers.
 	lens    []int  // (batch) real tokens of the step
@@ -43,7 +47,11 @@ type sequence struct {
 	decode    trace.Span
 	maps      []capturedMap // captured prefill maps
 	gen       []int         // generated tokens (for a NaN capture)
+	pending   int           // tokens fed since the CPU time was last split
 }
+
+// cpuReadEvery bounds how long CPU time goes unread while a batch runs.
+const cpuReadEvery = 5 * time.Millisecond
 
 // live is the number of unfinished sequences.
 func (r *running) live() int {
@@ -214,6 +222,9 @@ func (w *worker) step(r *running) {
 			w.captures.add(w.newCapture(j, reasonSampled, j.prompt, s.maps))
 		}
 		if !j.warm {
+			if s.pending > 0 {
+				w.settleCPU(r)
+			}
 			w.mm.SeqLen.Observe(float64(len(j.prompt) + s.count))
 			w.chargeJob(s.cpu)
 		}
@@ -245,13 +256,16 @@ func (w *worker) step(r *running) {
 	}
 	w.probe.Begin(B, lens, sampled)
 	if !r.marked {
-		r.cpu, r.marked = processCPU(), true
+		r.cpu, r.cpuAt, r.marked = processCPU(), time.Now(), true
 	}
 	logits, err := w.ld.Model.Forward(st, tokens, seq, lens, true) // (batch, vocab)
 	st.Capture, st.OnMaps = nil, nil
-	cpu := processCPU()
-	w.share(r, lens, cpu-r.cpu)
-	r.cpu = cpu
+	for b, s := range r.seqs {
+		s.pending += lens[b]
+	}
+	if joiners != nil || time.Since(r.cpuAt) >= cpuReadEvery {
+		w.settleCPU(r)
+	}
 	if joiners != nil {
 		prefilled := time.Now()
 		w.mm.Prefill.Observe(prefilled.Sub(start).Seconds())
@@ -317,22 +331,32 @@ func (w *worker) step(r *running) {
 	}
 }
 
-// share splits a step's CPU seconds cpu among its sequences by the tokens
-// each fed (lens); warm-up sequences are not charged.
-func (w *worker) share(r *running, lens []int, cpu float64) {
-	total := 0
-	for b, s := range r.seqs {
-		if !s.j.warm {
-			total += lens[b]
-		}
-	}
-	if total == 0 || !(cpu > 0) {
+// settleCPU reads the process CPU time and splits what passed since the
+// last read among r's sequences by their pending tokens (warm-up
+// sequences are not charged).
+func (w *worker) settleCPU(r *running) {
+	if !r.marked {
 		return
 	}
-	for b, s := range r.seqs {
+	cpu := processCPU()
+	share(r.seqs, cpu-r.cpu)
+	r.cpu, r.cpuAt = cpu, time.Now()
+}
+
+// share splits CPU seconds cpu among seqs by the tokens each fed since the
+// last split (pending, which it resets); warm-up sequences are not charged.
+func share(seqs []*sequence, cpu float64) {
+	total := 0
+	for _, s := range seqs {
 		if !s.j.warm {
-			s.cpu += cpu * float64(lens[b]) / float64(total)
+			total += s.pending
 		}
+	}
+	for _, s := range seqs {
+		if !s.j.warm && total > 0 && cpu > 0 {
+			s.cpu += cpu * float64(s.pending) / float64(total)
+		}
+		s.pending = 0
 	}
 }
 

@@ -2,18 +2,21 @@ package serve
 
 // CPU time and cost accounting.
 //
-// A step's CPU time is the growth of the process's user + system CPU time
-// (getrusage(RUSAGE_SELF)) from the end of the batch's previous step (or
-// from just before its forward pass, for the first step, or after an
-// attention request ran in between) to the end of its forward pass, so it
-// includes sampling and the scheduler's bookkeeping, and the kernel pool's
-// threads, which RUSAGE_THREAD on the worker's thread would miss. The price of that
-// choice: the process's other work in the same interval (HTTP handlers,
-// tokenising, another model's batch running concurrently, GC) is counted
-// too, so with several busy models the figures overlap and are an upper
-// bound. The time is split among the step's sequences in proportion to the
-// tokens each fed (its prompt when it joins, else one); a request's total
-// is recorded when it finishes. Warm-up requests are not charged.
+// A batch's CPU time is the growth of the process's user + system CPU time
+// (getrusage(RUSAGE_SELF)) between two reads: one before its first forward
+// pass (and after an attention request ran in between), then at every
+// step that admits new sequences, before any sequence finishes, and at
+// least every cpuReadEvery (5 ms) while it decodes, so the scheduler's
+// bookkeeping is included and a fast decoding step does not pay a system
+// call. It includes the kernel pool's threads, which RUSAGE_THREAD on the
+// worker's thread would miss. The price of that choice: the process's
+// other work in the same interval (HTTP handlers, tokenising, another
+// model's batch running concurrently, GC) is counted too, so with several
+// busy models the figures overlap and are an upper bound. The time is
+// split among the batch's sequences in proportion to the tokens each fed
+// since the previous read (its prompt when it joins, then one a step); a
+// request's total is recorded when it finishes. Warm-up requests are not
+// charged.
 
 // charge records a batch's CPU seconds cpu: each job's share (by
 // tokens[b], its prompt + generated tokens) goes to the CPU-seconds and

@@ -117,3 +117,24 @@ func TestChargeSplit(t *testing.T) {
 		t.Errorf("a warm-up batch was charged: CPU seconds %v", cpu)
 	}
 }
+
+// TestShareByPendingTokens: CPU time read after several steps is split by
+// the tokens each sequence fed since the last read (a joiner's prompt
+// counts in full), warm-up sequences get nothing, and the pending counts
+// start again from zero.
+func TestShareByPendingTokens(t *testing.T) {
+	a := &sequence{j: &job{}, pending: 30, cpu: 1}
+	b := &sequence{j: &job{}, pending: 10}
+	w := &sequence{j: &job{warm: true}, pending: 60}
+	share([]*sequence{a, b, w}, 4)
+	if !relClose(a.cpu, 1+3, 1e-15) || !relClose(b.cpu, 1, 1e-15) || w.cpu != 0 {
+		t.Errorf("split: %v, %v, warm-up %v; want 4, 1, 0", a.cpu, b.cpu, w.cpu)
+	}
+	if a.pending != 0 || b.pending != 0 || w.pending != 0 {
+		t.Errorf("pending not reset: %d %d %d", a.pending, b.pending, w.pending)
+	}
+	share([]*sequence{a, b}, 5) // nothing pending: nobody is charged
+	if !relClose(a.cpu, 4, 1e-15) || !relClose(b.cpu, 1, 1e-15) {
+		t.Errorf("charged without pending tokens: %v, %v", a.cpu, b.cpu)
+	}
+}

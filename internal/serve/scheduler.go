@@ -182,6 +182,7 @@ func (w *worker) admit(r *running) bool {
 				w.mm.Queued.Set(float64(len(w.queue)))
 				w.active = true
 				w.mu.Unlock()
+				w.settleCPU(r) // the batch's time so far is its own
 				w.runAttention(first)
 				w.budget.release(est)
 				r.marked = false // its CPU time is charged to it
