@@ -152,7 +152,7 @@ Flags:
 		if err != nil {
 			return fail(err)
 		}
-		o, err := loadgen.MeasureOverhead(ctx, client, base, ld.Model, ld.Tokenizer, oitems, *overheadRuns)
+		o, err := loadgen.MeasureOverhead(ctx, client, base, ld, oitems, *overheadRuns)
 		if perr := stopProfile(); err == nil {
 			err = perr
 		}

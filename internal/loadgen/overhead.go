@@ -4,11 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/headlight/headlight/internal/engine"
-	"github.com/headlight/headlight/internal/model"
-	"github.com/headlight/headlight/internal/tokenizer"
 )
 
 // OverheadRun is one server pass and one engine pass over the same items.
@@ -34,13 +33,14 @@ type Overhead struct {
 }
 
 // MeasureOverhead runs items runs times through the server at base (one
-// request at a time, greedy, not streamed) and through engine.Generate on
-// m (prompts encoded as the server does, with BOS, stopping at BOS or EOS;
-// encoding is done before the clock starts, so the engine is favoured).
-// The order alternates between runs so that drift hits both sides. Both
-// sides must generate the same number of tokens: greedy decoding of the
-// same model is deterministic.
-func MeasureOverhead(ctx context.Context, client *http.Client, base string, m model.Decoder, tok tokenizer.Tokenizer, items []Item, runs int) (Overhead, error) {
+// request at a time, greedy, not streamed) and through the engine called
+// directly on the same loaded model, text in and text out as an
+// application would call it: encode the prompt (with BOS, as the server
+// does), engine.Generate (stopping at BOS or EOS), turn the tokens into
+// text piece by piece. The order alternates between runs so that drift
+// hits both sides. Both sides must generate the same number of tokens and
+// the same text: greedy decoding of the same model is deterministic.
+func MeasureOverhead(ctx context.Context, client *http.Client, base string, ld *engine.Loaded, items []Item, runs int) (Overhead, error) {
 	if runs < 1 || len(items) == 0 {
 		return Overhead{}, fmt.Errorf("loadgen: overhead needs ≥ 1 run and ≥ 1 item (have %d, %d)", runs, len(items))
 	}
@@ -48,29 +48,36 @@ func MeasureOverhead(ctx context.Context, client *http.Client, base string, m mo
 	if err != nil {
 		return Overhead{}, err
 	}
-	reqs := make([]engine.Request, len(items))
-	for i, it := range items {
-		reqs[i] = engine.Request{Prompt: tok.Encode(it.Prompt, true, false), MaxTokens: it.MaxTokens, Stop: []int{tok.BOS(), tok.EOS()}}
-	}
+	tok := ld.Tokenizer
 	cfg := Config{Temperature: 0}
+	served, texts := make([]string, len(items)), make([]string, len(items))
 	server := func() (int, time.Duration, error) {
 		n, t0 := 0, time.Now()
-		for _, it := range items {
+		for i, it := range items {
 			r := one(ctx, client, base, cfg, it, t0)
 			if r.Err != "" {
 				return 0, 0, fmt.Errorf("loadgen: server pass: %s", r.Err)
 			}
+			served[i] = r.text
 			n += r.Tokens
 		}
 		return n, time.Since(t0), nil
 	}
 	direct := func() (int, time.Duration, error) {
 		n, t0 := 0, time.Now()
-		for _, rq := range reqs {
-			out, err := engine.Generate(ctx, m, rq, nil)
+		for i, it := range items {
+			prompt := tok.Encode(it.Prompt, true, false)
+			out, err := engine.Generate(ctx, ld.Model, engine.Request{Prompt: prompt, MaxTokens: it.MaxTokens, Stop: []int{tok.BOS(), tok.EOS()}}, nil)
 			if err != nil {
 				return 0, 0, fmt.Errorf("loadgen: engine pass: %w", err)
 			}
+			var text strings.Builder
+			prev := prompt[len(prompt)-1]
+			for _, id := range out {
+				text.WriteString(ld.Piece(prev, id))
+				prev = id
+			}
+			texts[i] = text.String()
 			n += len(out)
 		}
 		return n, time.Since(t0), nil
@@ -98,6 +105,11 @@ func MeasureOverhead(ctx context.Context, client *http.Client, base string, m mo
 		}
 		if run.ServerTokens != run.EngineTokens {
 			return o, fmt.Errorf("loadgen: the server generated %d tokens and the engine %d for the same greedy requests", run.ServerTokens, run.EngineTokens)
+		}
+		for i := range items {
+			if served[i] != texts[i] {
+				return o, fmt.Errorf("loadgen: request %d: the server answered %q and the engine %q", i, served[i], texts[i])
+			}
 		}
 		run.ServerTokPerS = float64(run.ServerTokens) / sd.Seconds()
 		run.EngineTokPerS = float64(run.EngineTokens) / ed.Seconds()
