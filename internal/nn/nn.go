@@ -5,6 +5,8 @@ package nn
 import (
 	"fmt"
 	"math"
+
+	"github.com/headlight/headlight/internal/kernels"
 )
 
 // RMSNorm writes out = w ⊙ x / √(mean(x²) + eps) for each row of width
@@ -65,8 +67,19 @@ func SwiGLU(g, u []float32) {
 	if len(g) != len(u) {
 		panic("nn.SwiGLU: length mismatch")
 	}
-	for i, x := range g {
-		g[i] = x * (1 / (1 + float32(math.Exp(float64(-x))))) * u[i]
+	// e^-x for a block at a time with the vector exp (within 1 ulp of
+	// math.Exp; kernels.Exp), then x·sigmoid(x)·u.
+	var e [256]float32
+	for i0 := 0; i0 < len(g); i0 += len(e) {
+		gb := g[i0:min(i0+len(e), len(g))]
+		ub, eb := u[i0:i0+len(gb)], e[:len(gb)]
+		for i, x := range gb {
+			eb[i] = -x
+		}
+		kernels.ExpShiftSum(eb, eb, 0)
+		for i, x := range gb {
+			gb[i] = x * (1 / (1 + eb[i])) * ub[i]
+		}
 	}
 }
 
