@@ -16,6 +16,7 @@ Usage:
   headlight embed --model DIR TEXT... sentence embeddings from a BERT-style encoder
   headlight inspect [flags] TEXT      per layer × head statistics and attention maps of a text
   headlight convert --out F.gguf      write a llama2.c checkpoint (default: the embedded model) as GGUF
+  headlight synth --out DIR           write a random llama2.c checkpoint of a chosen shape (benchmarks)
   headlight bench attention [flags]   measure the fused attention kernel and the MHA block
   headlight bench generate [flags]    decode and prefill tokens/s and peak RSS of a model
   headlight version                   print the version
@@ -47,6 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runInspect(args[1:], stdout, stderr)
 	case "convert":
 		return runConvert(args[1:], stdout, stderr)
+	case "synth":
+		return runSynth(args[1:], stdout, stderr)
 	case "bench":
 		return runBench(args[1:], stdout, stderr)
 	case "version", "--version":
