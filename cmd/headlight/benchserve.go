@@ -146,13 +146,11 @@ Flags:
 		if err != nil {
 			return fail(err)
 		}
-		client := loadgen.NewClient(1)
-		defer client.CloseIdleConnections()
 		stopProfile, err := startCPUProfile(*cpuProfile)
 		if err != nil {
 			return fail(err)
 		}
-		o, err := loadgen.MeasureOverhead(ctx, client, base, ld, oitems, *overheadRuns)
+		o, err := loadgen.MeasureOverhead(ctx, base, ld, oitems, *overheadRuns)
 		if perr := stopProfile(); err == nil {
 			err = perr
 		}

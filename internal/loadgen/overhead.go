@@ -3,7 +3,6 @@ package loadgen
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -37,79 +36,89 @@ type Overhead struct {
 // directly on the same loaded model, text in and text out as an
 // application would call it: encode the prompt (with BOS, as the server
 // does), engine.Generate (stopping at BOS or EOS), turn the tokens into
-// text piece by piece. The order alternates between runs so that drift
-// hits both sides. Both sides must generate the same number of tokens and
-// the same text: greedy decoding of the same model is deterministic.
-func MeasureOverhead(ctx context.Context, client *http.Client, base string, ld *engine.Loaded, items []Item, runs int) (Overhead, error) {
+// text piece by piece. The two sides take turns request by request (who
+// goes first alternating), so that the host's drift hits both alike; a
+// run's ratio is server tokens/s ÷ engine tokens/s over its items. Both
+// sides must generate the same tokens and text for every request: greedy
+// decoding of the same model is deterministic.
+//
+// The server side is one keep-alive connection written and read by the
+// measuring goroutine itself (conn), so that the client's own goroutine
+// hand-offs are not counted as the server's.
+func MeasureOverhead(ctx context.Context, base string, ld *engine.Loaded, items []Item, runs int) (Overhead, error) {
 	if runs < 1 || len(items) == 0 {
 		return Overhead{}, fmt.Errorf("loadgen: overhead needs ≥ 1 run and ≥ 1 item (have %d, %d)", runs, len(items))
 	}
-	base, err := BaseURL(base)
+	c, err := dial(base)
 	if err != nil {
 		return Overhead{}, err
 	}
+	defer c.Close()
 	tok := ld.Tokenizer
 	cfg := Config{Temperature: 0}
-	served, texts := make([]string, len(items)), make([]string, len(items))
-	server := func() (int, time.Duration, error) {
-		n, t0 := 0, time.Now()
-		for i, it := range items {
-			r := one(ctx, client, base, cfg, it, t0)
-			if r.Err != "" {
-				return 0, 0, fmt.Errorf("loadgen: server pass: %s", r.Err)
-			}
-			served[i] = r.text
-			n += r.Tokens
+	// serve and direct run item i one way and return its tokens, text and
+	// time.
+	serve := func(it Item) (int, string, time.Duration, error) {
+		t0 := time.Now()
+		text, k, err := c.complete(ctx, cfg, it)
+		if err != nil {
+			return 0, "", 0, fmt.Errorf("loadgen: server pass: %w", err)
 		}
-		return n, time.Since(t0), nil
+		return k, text, time.Since(t0), nil
 	}
-	direct := func() (int, time.Duration, error) {
-		n, t0 := 0, time.Now()
-		for i, it := range items {
-			prompt := tok.Encode(it.Prompt, true, false)
-			out, err := engine.Generate(ctx, ld.Model, engine.Request{Prompt: prompt, MaxTokens: it.MaxTokens, Stop: []int{tok.BOS(), tok.EOS()}}, nil)
-			if err != nil {
-				return 0, 0, fmt.Errorf("loadgen: engine pass: %w", err)
-			}
-			var text strings.Builder
-			prev := prompt[len(prompt)-1]
-			for _, id := range out {
-				text.WriteString(ld.Piece(prev, id))
-				prev = id
-			}
-			texts[i] = text.String()
-			n += len(out)
+	direct := func(it Item) (int, string, time.Duration, error) {
+		t0 := time.Now()
+		prompt := tok.Encode(it.Prompt, true, false)
+		out, err := engine.Generate(ctx, ld.Model, engine.Request{Prompt: prompt, MaxTokens: it.MaxTokens, Stop: []int{tok.BOS(), tok.EOS()}}, nil)
+		if err != nil {
+			return 0, "", 0, fmt.Errorf("loadgen: engine pass: %w", err)
 		}
-		return n, time.Since(t0), nil
+		var text strings.Builder
+		prev := prompt[len(prompt)-1]
+		for _, id := range out {
+			text.WriteString(ld.Piece(prev, id))
+			prev = id
+		}
+		return len(out), text.String(), time.Since(t0), nil
 	}
 	o := Overhead{Items: len(items)}
 	var ratios, srv, eng []float64
 	for r := range runs {
-		var run OverheadRun
+		// The two sides take turns request by request, who goes first
+		// alternating, so that the host's drift hits both alike.
+		run := OverheadRun{Order: "interleaved, server first"}
+		if r%2 == 1 {
+			run.Order = "interleaved, engine first"
+		}
 		var sd, ed time.Duration
-		var e1, e2 error
-		if r%2 == 0 {
-			run.Order = "server,engine"
-			run.ServerTokens, sd, e1 = server()
-			run.EngineTokens, ed, e2 = direct()
-		} else {
-			run.Order = "engine,server"
-			run.EngineTokens, ed, e2 = direct()
-			run.ServerTokens, sd, e1 = server()
-		}
-		if e1 != nil {
-			return o, e1
-		}
-		if e2 != nil {
-			return o, e2
-		}
-		if run.ServerTokens != run.EngineTokens {
-			return o, fmt.Errorf("loadgen: the server generated %d tokens and the engine %d for the same greedy requests", run.ServerTokens, run.EngineTokens)
-		}
-		for i := range items {
-			if served[i] != texts[i] {
-				return o, fmt.Errorf("loadgen: request %d: the server answered %q and the engine %q", i, served[i], texts[i])
+		for i, it := range items {
+			sides := [2]func(Item) (int, string, time.Duration, error){serve, direct}
+			if (r+i)%2 == 1 {
+				sides[0], sides[1] = direct, serve
 			}
+			var res [2]struct {
+				n    int
+				text string
+				d    time.Duration
+			}
+			for k, f := range sides {
+				n, text, d, err := f(it)
+				if err != nil {
+					return o, err
+				}
+				res[k].n, res[k].text, res[k].d = n, text, d
+			}
+			s, e := res[0], res[1]
+			if (r+i)%2 == 1 {
+				s, e = res[1], res[0]
+			}
+			if s.n != e.n || s.text != e.text {
+				return o, fmt.Errorf("loadgen: request %d: the server answered %q (%d tokens) and the engine %q (%d tokens) for the same greedy request", i, s.text, s.n, e.text, e.n)
+			}
+			run.ServerTokens += s.n
+			run.EngineTokens += e.n
+			sd += s.d
+			ed += e.d
 		}
 		run.ServerTokPerS = float64(run.ServerTokens) / sd.Seconds()
 		run.EngineTokPerS = float64(run.EngineTokens) / ed.Seconds()
