@@ -98,9 +98,16 @@ func (b *headBlock) observe(layer, head int, v float64) {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return
 	}
-	k := 0 // first bucket whose upper bound is ≥ v (len(upper): +Inf)
-	for k < len(b.upper) && v > b.upper[k] {
-		k++
+	// k: the first bucket whose upper bound is ≥ v (len(upper): +Inf), by
+	// binary search.
+	k, n := 0, len(b.upper)
+	for n > 0 {
+		h := n / 2
+		if v > b.upper[k+h] {
+			k, n = k+h+1, n-h-1
+		} else {
+			n = h
+		}
 	}
 	i := layer*b.heads + head
 	b.counts[i*(len(b.upper)+1)+k]++
