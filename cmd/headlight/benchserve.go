@@ -69,8 +69,10 @@ prompt lengths built from a fixed word list, max_tokens 16/32/64/128),
 bounded by --requests and --duration, and prints latency and time-to-first-
 token percentiles, generated tokens/s, requests/s and the error rate. With
 the in-process server it then measures the server's overhead at batch 1:
-the same greedy generations one at a time through the server and through
-engine.Generate, alternating, and prints the median tokens/s ratio.
+the same greedy generations one at a time through the server (one keep-
+alive connection) and through the engine called directly (encode,
+engine.Generate, decode), interleaved request by request, every answer
+checked equal; it prints each run's tokens/s ratio and their median.
 
 Flags:
 `)
@@ -170,10 +172,10 @@ Flags:
 		return fail(err)
 	}
 	if o := rep.Overhead; o != nil {
-		fmt.Fprintf(stdout, "\nserver overhead at batch 1 (%d greedy requests per run; ratio = server tokens/s ÷ engine tokens/s)\n", o.Items)
-		fmt.Fprintln(stdout, "run  order          server tok/s  engine tok/s  ratio")
+		fmt.Fprintf(stdout, "\nserver overhead at batch 1 (%d greedy requests per run, interleaved; ratio = server tokens/s ÷ engine tokens/s)\n", o.Items)
+		fmt.Fprintln(stdout, "run  server tok/s  engine tok/s  ratio")
 		for i, r := range o.Runs {
-			fmt.Fprintf(stdout, "%3d  %-13s  %12.0f  %12.0f  %.3f\n", i+1, r.Order, r.ServerTokPerS, r.EngineTokPerS, r.Ratio)
+			fmt.Fprintf(stdout, "%3d  %12.0f  %12.0f  %.3f\n", i+1, r.ServerTokPerS, r.EngineTokPerS, r.Ratio)
 		}
 		fmt.Fprintf(stdout, "median ratio %.3f → overhead %.1f %% of throughput (server %.0f, engine %.0f tokens/s)\n",
 			o.MedianRatio, 100*o.OverheadFrac, o.MedianServer, o.MedianEngine)

@@ -9,9 +9,10 @@ import (
 	"github.com/headlight/headlight/internal/engine"
 )
 
-// OverheadRun is one server pass and one engine pass over the same items.
+// OverheadRun is one pass of the items through the server and the engine,
+// interleaved request by request.
 type OverheadRun struct {
-	Order         string  `json:"order"` // "server,engine" or "engine,server"
+	Order         string  `json:"order"` // which side went first in the run's first pair
 	ServerTokPerS float64 `json:"server_tokens_per_second"`
 	EngineTokPerS float64 `json:"engine_tokens_per_second"`
 	Ratio         float64 `json:"ratio"` // server / engine
