@@ -11,3 +11,4 @@ package kernels
 //go:generate sh -c "cd asm && go run . -set gemm4 -out ../zgemm4_amd64.s -stubs ../zgemm4_stubs_amd64.go -pkg kernels"
 //go:generate sh -c "cd asm && go run . -set gemm43 -out ../zgemm43_amd64.s -stubs ../zgemm43_stubs_amd64.go -pkg kernels"
 //go:generate sh -c "cd asm && go run . -set mm -out ../zmm_amd64.s -stubs ../zmm_stubs_amd64.go -pkg kernels"
+//go:generate sh -c "cd asm && go run . -set rows -out ../zrows_amd64.s -stubs ../zrows_stubs_amd64.go -pkg kernels"

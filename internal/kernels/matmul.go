@@ -28,7 +28,9 @@ import "fmt"
 // a[i*k+p]*b[j*k+p] with one FMA for p increasing (the last k%8 products
 // through masked loads), the lanes are reduced as Dot's lanes are, and the
 // bias is added last. The same independence holds: an element's bits do not
-// depend on the pool, on m or n, or on its position in c.
+// depend on the pool, on m or n, or on its position in c. (m = 1, as in
+// decoding, runs the matrix–vector kernel gemv8AVX2 instead of the tiles: the
+// same order, eight rows of b at a time.)
 func MatMulTransB(pool *Pool, c, a, b, bias []float32, m, n, k int) {
 	if m < 0 || n < 0 || k < 0 || !fits(len(a), m, k) || !fits(len(b), n, k) || !fits(len(c), m, n) ||
 		(bias != nil && len(bias) < n) {
@@ -47,6 +49,9 @@ func MatMulTransB(pool *Pool, c, a, b, bias []float32, m, n, k int) {
 	block := gemmBlock
 	if impl == implAVX2 && k > 0 {
 		block = gemmBlockAVX2
+		if m <= gemvMaxM {
+			block = gemvBlockAVX2
+		}
 	}
 	if p := pool.For(int64(m) * int64(n) * int64(k)); p != nil && mb*nb > 1 {
 		p.Run(mb*nb, func(_, t int) {
@@ -123,16 +128,7 @@ func gemmBlock(c, a, b, bias []float32, n, k, i0, i1, j0, j1 int) {
 			}
 		}
 	}
-	if bias != nil {
-		bj := bias[j0:j1]
-		for i := i0; i < i1; i++ {
-			ci := c[i*n+j0 : i*n+j1]
-			ci = ci[:len(bj)]
-			for j, v := range bj {
-				ci[j] += v
-			}
-		}
-	}
+	addBias(c, bias, n, i0, i1, j0, j1)
 }
 
 // The kernels below all accumulate one element in one float32 variable, with
@@ -232,14 +228,45 @@ func gemmBlockAVX2(c, a, b, bias []float32, n, k, i0, i1, j0, j1 int) {
 			gemmTiles[r-1][cols-1](c[i*n+j:(i+r-1)*n+j+cols], n, ai, b[j*k:(j+cols)*k], k)
 		}
 	}
-	if bias != nil {
-		bj := bias[j0:j1]
-		for i := i0; i < i1; i++ {
-			ci := c[i*n+j0 : i*n+j1]
-			ci = ci[:len(bj)]
-			for j, v := range bj {
-				ci[j] += v
-			}
+	addBias(c, bias, n, i0, i1, j0, j1)
+}
+
+// addBias adds bias[j] to c[i*n+j] for i0 ≤ i < i1, j0 ≤ j < j1 (nothing if
+// bias is nil).
+func addBias(c, bias []float32, n, i0, i1, j0, j1 int) {
+	if bias == nil {
+		return
+	}
+	bj := bias[j0:j1]
+	for i := i0; i < i1; i++ {
+		ci := c[i*n+j0 : i*n+j1]
+		ci = ci[:len(bj)]
+		for j, v := range bj {
+			ci[j] += v
 		}
 	}
+}
+
+// gemvMaxM is the largest m for which MatMulTransB runs gemvBlockAVX2 (one
+// token, as in decoding: b streams once through eight accumulators). From
+// m = 2 on the 4×3 and 2×3 tiles, which read b once for several rows of a,
+// were faster on (m×768)·(768×768)ᵀ with b in cache (BenchmarkMatVec).
+const gemvMaxM = 1
+
+// gemvBlockAVX2 computes c[i0:i1, j0:j1] (see MatMulTransB) one row of a at
+// a time: gemv8AVX2 on the columns in groups of 8, the 1×3 and 1×1 tiles on
+// the last (j1-j0)%8, all in the tiles' per-element order. k must be > 0.
+func gemvBlockAVX2(c, a, b, bias []float32, n, k, i0, i1, j0, j1 int) {
+	j8 := j0 + (j1-j0)&^7
+	for i := i0; i < i1; i++ {
+		ai := a[i*k : (i+1)*k]
+		if j8 > j0 {
+			gemv8AVX2(c[i*n+j0:i*n+j8], ai, b[j0*k:j8*k], k)
+		}
+		for j := j8; j < j1; j += 3 {
+			cols := min(3, j1-j)
+			gemmTiles[0][cols-1](c[i*n+j:i*n+j+cols], n, ai, b[j*k:(j+cols)*k], k)
+		}
+	}
+	addBias(c, bias, n, i0, i1, j0, j1)
 }

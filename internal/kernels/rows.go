@@ -10,8 +10,7 @@ const rowsSIMD = 16
 //	for j := range dst { dst[j] = scale * Σ_i x[i]·a[off+j*stride+i] }
 //
 // Rows of at least 16 values go through Dot (and its summation order); rows
-// of 8 are summed pairwise ((0+1)+(2+3))+((4+5)+(6+7)); other narrow ones in
-// index order.
+// of 8 in the order of dotRows8Go; other narrow ones in index order.
 func DotRows(dst []float32, scale float32, x, a []float32, off, stride int) {
 	d := len(x)
 	if d >= rowsSIMD {
@@ -21,13 +20,12 @@ func DotRows(dst []float32, scale float32, x, a []float32, off, stride int) {
 		}
 		return
 	}
-	if d == 8 { // tiny heads (e.g. stories260K): the query stays in registers
-		x0, x1, x2, x3, x4, x5, x6, x7 := x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]
-		for j := range dst {
-			o := off + j*stride
-			r := a[o : o+8 : o+8]
-			dst[j] = scale * (((x0*r[0] + x1*r[1]) + (x2*r[2] + x3*r[3])) + ((x4*r[4] + x5*r[5]) + (x6*r[6] + x7*r[7])))
+	if d == 8 {
+		if impl == implAVX2 && rowsInside(len(a), off, stride, len(dst), 8) {
+			dotRows8AVX2(dst, scale, x, a[off:], stride)
+			return
 		}
+		dotRows8Go(dst, scale, x, a, off, stride)
 		return
 	}
 	for j := range dst {
@@ -41,27 +39,48 @@ func DotRows(dst []float32, scale float32, x, a []float32, off, stride int) {
 	}
 }
 
+// rowsInside reports whether n > 0 rows of width d, the first at off and the
+// others stride ≥ 0 apart, lie inside a slice of length l (the assembly row
+// kernels do not check bounds; the twins panic on bad arguments).
+func rowsInside(l, off, stride, n, d int) bool {
+	return n > 0 && off >= 0 && stride >= 0 && off <= l-d && fits(l-d-off, n-1, stride)
+}
+
+// dotRows8Go is DotRows for rows r of 8 values (tiny heads, e.g.
+// stories260K), the query x in registers:
+//
+//	h_i = x[i]·r[i] + x[i+4]·r[i+4]    for i < 4
+//	dst[j] = scale * ((h_0+h_2) + (h_1+h_3))
+//
+// (the lanes of Dot's reduction). The AVX2 path (dotRows8AVX2, eight rows at
+// a time) rounds each h_i once (x[i]·r[i] rounded, then one FMA), so its
+// results may differ from the twin's in the last bits; a row's value does not
+// depend on its position or on len(dst).
+func dotRows8Go(dst []float32, scale float32, x, a []float32, off, stride int) {
+	x0, x1, x2, x3, x4, x5, x6, x7 := x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]
+	for j := range dst {
+		o := off + j*stride
+		r := a[o : o+8 : o+8]
+		h0, h1, h2, h3 := x0*r[0]+x4*r[4], x1*r[1]+x5*r[5], x2*r[2]+x6*r[6], x3*r[3]+x7*r[7]
+		dst[j] = scale * ((h0 + h2) + (h1 + h3))
+	}
+}
+
 // AxpyRows adds weighted rows into y:
 //
 //	for j, e := range w { if e != 0 { y[i] += e * a[off+j*stride+i] for i < len(y) } }
 //
-// Rows of weight exactly 0 are skipped (a masked key adds nothing, not even
-// 0·Inf). Rows of at least 16 values go through Axpy.
+// Rows of weight exactly 0 (or -0) are skipped (a masked key adds nothing, not
+// even 0·Inf). Rows of at least 16 values go through Axpy, rows of 8 through
+// axpyRows8Go.
 func AxpyRows(y, w, a []float32, off, stride int) {
 	d := len(y)
-	if d == 8 { // tiny heads: the accumulator stays in registers
-		y = y[:8:8]
-		y0, y1, y2, y3, y4, y5, y6, y7 := y[0], y[1], y[2], y[3], y[4], y[5], y[6], y[7]
-		for j, e := range w {
-			if e == 0 {
-				continue
-			}
-			o := off + j*stride
-			r := a[o : o+8 : o+8]
-			y0, y1, y2, y3 = y0+e*r[0], y1+e*r[1], y2+e*r[2], y3+e*r[3]
-			y4, y5, y6, y7 = y4+e*r[4], y5+e*r[5], y6+e*r[6], y7+e*r[7]
+	if d == 8 {
+		if impl == implAVX2 && rowsInside(len(a), off, stride, len(w), 8) {
+			axpyRows8AVX2(y, w, a[off:], stride)
+			return
 		}
-		y[0], y[1], y[2], y[3], y[4], y[5], y[6], y[7] = y0, y1, y2, y3, y4, y5, y6, y7
+		axpyRows8Go(y, w, a, off, stride)
 		return
 	}
 	for j, e := range w {
@@ -78,4 +97,24 @@ func AxpyRows(y, w, a []float32, off, stride int) {
 			y[i] += e * v
 		}
 	}
+}
+
+// axpyRows8Go is AxpyRows for rows r of 8 values, the accumulator in
+// registers: for the rows in order, y[i] += e·r[i] unless e is ±0. The AVX2
+// path (axpyRows8AVX2, y in one register) rounds each e·r[i] + y[i] once
+// (FMA); the twin rounds the product and the sum where the compiler does not
+// fuse them.
+func axpyRows8Go(y, w, a []float32, off, stride int) {
+	y = y[:8:8]
+	y0, y1, y2, y3, y4, y5, y6, y7 := y[0], y[1], y[2], y[3], y[4], y[5], y[6], y[7]
+	for j, e := range w {
+		if e == 0 {
+			continue
+		}
+		o := off + j*stride
+		r := a[o : o+8 : o+8]
+		y0, y1, y2, y3 = y0+e*r[0], y1+e*r[1], y2+e*r[2], y3+e*r[3]
+		y4, y5, y6, y7 = y4+e*r[4], y5+e*r[5], y6+e*r[6], y7+e*r[7]
+	}
+	y[0], y[1], y[2], y[3], y[4], y[5], y[6], y[7] = y0, y1, y2, y3, y4, y5, y6, y7
 }

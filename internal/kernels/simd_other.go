@@ -8,9 +8,14 @@ const haveAVX2 = false
 
 var gemmTiles [4][3]func(c []float32, ldc int, a, b []float32, k int)
 
-func dotAVX2(x, y []float32) float32                                      { panic("kernels: no AVX2") }
-func axpyAVX2(a float32, x, y []float32)                                  { panic("kernels: no AVX2") }
-func scaleAVX2(a float32, x []float32)                                    { panic("kernels: no AVX2") }
+func dotAVX2(x, y []float32) float32     { panic("kernels: no AVX2") }
+func axpyAVX2(a float32, x, y []float32) { panic("kernels: no AVX2") }
+func scaleAVX2(a float32, x []float32)   { panic("kernels: no AVX2") }
+func dotRows8AVX2(dst []float32, scale float32, x, a []float32, stride int) {
+	panic("kernels: no AVX2")
+}
+func axpyRows8AVX2(y, w, a []float32, stride int)                         { panic("kernels: no AVX2") }
+func gemv8AVX2(c, a, b []float32, k int)                                  { panic("kernels: no AVX2") }
 func expShiftSumAVX2(dst, src []float32, shift float32) float32           { panic("kernels: no AVX2") }
 func expShiftSumTAVX2(dst, src []float32, shift float32) (sum, t float32) { panic("kernels: no AVX2") }
 

@@ -18,7 +18,7 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-var set = flag.String("set", "vec", "kernels to generate: vec, exp, gemm1…gemm4 (tiles with that many rows of a), gemm43 or mm")
+var set = flag.String("set", "vec", "kernels to generate: vec, exp, gemm1…gemm4 (tiles with that many rows of a), gemm43, mm or rows")
 
 func main() {
 	flag.Parse()
@@ -43,6 +43,10 @@ func main() {
 		}
 	case "gemm43":
 		genGemmTile(4, 3)
+	case "rows":
+		genDotRows8()
+		genAxpyRows8()
+		genGemv8()
 	case "mm":
 		genMMTile(false)
 		genMMTile(true)
