@@ -9,7 +9,9 @@
 // Paths: on amd64 with AVX2 and FMA (golang.org/x/sys/cpu, checked once at
 // start-up), Dot, Axpy, Scale, ExpShiftSum(T), MatMulTransB (with a
 // matrix–vector kernel for m = 1), DotRows and AxpyRows on rows of 8, and the
-// attention tiles (MatMulRows, MatMulAddRows, Transpose, MaxCount, PrefetchRows) run Go assembly
+// attention tiles (MatMulRows, MatMulAddRows, Transpose, MaxCount, PrefetchRows), the
+// half-precision widening (F16SliceToF32 with F16C, BF16SliceToF32) and
+// MatMulTransBHalf's matrix–vector kernels (weights widened in registers) run Go assembly
 // generated with avo by ./asm (files z*_amd64.s; `go generate` rewrites
 // them). Everything else, and every kernel elsewhere, runs the twins. Impl
 // names the path in use. The SIMD paths sum in other (documented, fixed)

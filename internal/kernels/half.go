@@ -79,22 +79,47 @@ func F32ToBF16(f float32) uint16 {
 	return uint16(b >> 16)
 }
 
-// F16SliceToF32 converts src to dst (len(dst) must equal len(src)).
+// F16SliceToF32 converts src to dst (len(dst) must equal len(src)):
+//
+//	for i, h := range src {
+//		dst[i] = F16ToF32(h)
+//	}
+//
+// The AVX2 path (F16C VCVTPH2PS, 8 values at a time) gives the same bits:
+// subnormals are widened exactly and a signalling NaN keeps its payload
+// (VCVTPH2PS sets the quiet bit; the kernel clears it again).
 func F16SliceToF32(dst []float32, src []uint16) {
 	if len(dst) != len(src) {
 		panic("kernels.F16SliceToF32: length mismatch")
 	}
-	for i, h := range src {
-		dst[i] = F16ToF32(h)
+	i := 0
+	if impl == implAVX2 && len(dst) >= 8 {
+		widenF16AVX2(dst, src)
+		i = len(dst) &^ 7
+	}
+	for ; i < len(src); i++ {
+		dst[i] = F16ToF32(src[i])
 	}
 }
 
-// BF16SliceToF32 converts src to dst (len(dst) must equal len(src)).
+// BF16SliceToF32 converts src to dst (len(dst) must equal len(src)):
+//
+//	for i, h := range src {
+//		dst[i] = BF16ToF32(h)
+//	}
+//
+// The AVX2 path (zero-extend and shift, 8 values at a time) gives the same
+// bits.
 func BF16SliceToF32(dst []float32, src []uint16) {
 	if len(dst) != len(src) {
 		panic("kernels.BF16SliceToF32: length mismatch")
 	}
-	for i, h := range src {
-		dst[i] = BF16ToF32(h)
+	i := 0
+	if impl == implAVX2 && len(dst) >= 8 {
+		widenBF16AVX2(dst, src)
+		i = len(dst) &^ 7
+	}
+	for ; i < len(src); i++ {
+		dst[i] = BF16ToF32(src[i])
 	}
 }

@@ -32,11 +32,7 @@ import "fmt"
 // decoding, runs the matrix–vector kernel gemv8AVX2 instead of the tiles: the
 // same order, eight rows of b at a time.)
 func MatMulTransB(pool *Pool, c, a, b, bias []float32, m, n, k int) {
-	if m < 0 || n < 0 || k < 0 || !fits(len(a), m, k) || !fits(len(b), n, k) || !fits(len(c), m, n) ||
-		(bias != nil && len(bias) < n) {
-		panic(fmt.Sprintf("kernels.MatMulTransB: bad sizes m=%d n=%d k=%d len(a)=%d len(b)=%d len(c)=%d len(bias)=%d",
-			m, n, k, len(a), len(b), len(c), len(bias)))
-	}
+	checkMatMul("MatMulTransB", len(a), len(b), len(c), bias, m, n, k)
 	if m == 0 || n == 0 {
 		return
 	}
@@ -46,13 +42,7 @@ func MatMulTransB(pool *Pool, c, a, b, bias []float32, m, n, k int) {
 	}
 	mb := (m + gemmMC - 1) / gemmMC
 	nb := (n + gemmNC - 1) / gemmNC
-	block := gemmBlock
-	if impl == implAVX2 && k > 0 {
-		block = gemmBlockAVX2
-		if m <= gemvMaxM {
-			block = gemvBlockAVX2
-		}
-	}
+	block := blockFor(m, k)
 	if p := pool.For(int64(m) * int64(n) * int64(k)); p != nil && mb*nb > 1 {
 		p.Run(mb*nb, func(_, t int) {
 			i0, j0 := (t/nb)*gemmMC, (t%nb)*gemmNC
@@ -65,6 +55,28 @@ func MatMulTransB(pool *Pool, c, a, b, bias []float32, m, n, k int) {
 			block(c, a, b, bias, n, k, i0, min(i0+gemmMC, m), j0, min(j0+gemmNC, n))
 		}
 	}
+}
+
+// checkMatMul panics unless an (m, k) a, an (n, k) b, an (m, n) c and a nil
+// or (n) bias fit in slices of the given lengths.
+func checkMatMul(name string, la, lb, lc int, bias []float32, m, n, k int) {
+	if m < 0 || n < 0 || k < 0 || !fits(la, m, k) || !fits(lb, n, k) || !fits(lc, m, n) ||
+		(bias != nil && len(bias) < n) {
+		panic(fmt.Sprintf("kernels.%s: bad sizes m=%d n=%d k=%d len(a)=%d len(b)=%d len(c)=%d len(bias)=%d",
+			name, m, n, k, la, lb, lc, len(bias)))
+	}
+}
+
+// blockFor returns the block kernel MatMulTransB runs for m rows of a and
+// depth k on the current path.
+func blockFor(m, k int) func(c, a, b, bias []float32, n, k, i0, i1, j0, j1 int) {
+	if impl == implAVX2 && k > 0 {
+		if m <= gemvMaxM {
+			return gemvBlockAVX2
+		}
+		return gemmBlockAVX2
+	}
+	return gemmBlock
 }
 
 // fits reports whether an (r, s) matrix fits in l elements, without
@@ -100,8 +112,8 @@ func gemmBlock(c, a, b, bias []float32, n, k, i0, i1, j0, j1 int) {
 		for ; i+2 <= i1; i += 2 {
 			a0 := a[i*k+p0 : i*k+p1]
 			a1 := a[(i+1)*k+p0 : (i+1)*k+p1]
-			c0 := c[i*n : i*n+n]
-			c1 := c[(i+1)*n : (i+1)*n+n]
+			c0 := c[i*n : i*n+j1]
+			c1 := c[(i+1)*n : (i+1)*n+j1]
 			j := j0
 			for ; j+3 <= j1; j += 3 {
 				kernel2x3(c0[j:j+3], c1[j:j+3], a0, a1,
@@ -113,7 +125,7 @@ func gemmBlock(c, a, b, bias []float32, n, k, i0, i1, j0, j1 int) {
 		}
 		if i < i1 { // odd row
 			a0 := a[i*k+p0 : i*k+p1]
-			c0 := c[i*n : i*n+n]
+			c0 := c[i*n : i*n+j1]
 			j := j0
 			for ; j+4 <= j1; j += 4 {
 				kernel1x4(c0[j:j+4], a0,

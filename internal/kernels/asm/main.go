@@ -18,7 +18,7 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-var set = flag.String("set", "vec", "kernels to generate: vec, exp, gemm1…gemm4 (tiles with that many rows of a), gemm43, mm or rows")
+var set = flag.String("set", "vec", "kernels to generate: vec, exp, gemm1…gemm4 (tiles with that many rows of a), gemm43, mm, rows or half")
 
 func main() {
 	flag.Parse()
@@ -47,6 +47,11 @@ func main() {
 		genDotRows8()
 		genAxpyRows8()
 		genGemv8()
+	case "half":
+		for _, kind := range halfKinds {
+			genWidenSlice(kind)
+			genGemvHalf(kind)
+		}
 	case "mm":
 		genMMTile(false)
 		genMMTile(true)
