@@ -205,16 +205,14 @@ func (e *Engine) Attend(sh Shape, o *Options, q []float32, k, v tensor.Store, ou
 
 // kvRows returns where key/value row j of (b, kvh) lives for j in [k0, k1):
 // row j is data[off+j*stride : off+j*stride+headDim]. Half-precision stores
-// are widened into buf.
+// are widened into buf, the whole tile in one call.
 func (p *plan) kvRows(s tensor.Store, buf []float32, b, kvh, k0, k1 int) (data []float32, off, stride int) {
 	d := p.sh.HeadDim
 	base := p.kvOff(b, 0, kvh)
 	if f := s.F32(); f != nil {
 		return f, base, p.kvStride
 	}
-	for j := k0; j < k1; j++ {
-		s.Get(base+j*p.kvStride, buf[(j-k0)*d:(j-k0+1)*d])
-	}
+	s.GetRows(base+k0*p.kvStride, p.kvStride, k1-k0, d, buf[:(k1-k0)*d])
 	return buf, -k0 * d, d
 }
 

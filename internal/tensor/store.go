@@ -104,10 +104,8 @@ func (s Store) Get(off int, dst []float32) {
 	switch s.dtype {
 	case F32:
 		copy(dst, s.f32[off:off+len(dst)])
-	case F16:
-		kernels.F16SliceToF32(dst, s.u16[off:off+len(dst)])
-	case BF16:
-		kernels.BF16SliceToF32(dst, s.u16[off:off+len(dst)])
+	case F16, BF16:
+		s.dtype.half().Widen(dst, s.u16[off:off+len(dst)])
 	}
 }
 
