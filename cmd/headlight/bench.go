@@ -14,6 +14,7 @@ import (
 	"github.com/headlight/headlight/internal/bench"
 	"github.com/headlight/headlight/internal/engine"
 	"github.com/headlight/headlight/internal/kernels"
+	"github.com/headlight/headlight/internal/tensor"
 )
 
 func runBench(args []string, stdout, stderr io.Writer) int {
@@ -41,22 +42,32 @@ func benchGenerate(args []string, stdout, stderr io.Writer) int {
 	prefill := fs.Int("prefill", 256, "tokens fed in one prefill call")
 	reps := fs.Int("reps", 5, "timed repetitions (the median is reported)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
+	weightType := fs.String("weights", "f32", weightsHelp)
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return 0
 		}
 		return 2
 	}
+	wt, err := tensor.ParseDType(*weightType)
+	if err != nil {
+		fmt.Fprintln(stderr, "headlight bench generate: --weights:", err)
+		return 2
+	}
 	fail := func(err error) int { fmt.Fprintln(stderr, "headlight bench generate:", err); return 1 }
 	pool := kernels.NewPool(*threads)
 	defer pool.Close()
-	ld, err := engine.Load(*modelPath, *tokPath, attention.NewEngine(pool))
+	ld, err := engine.LoadWithOptions(*modelPath, *tokPath, attention.NewEngine(pool), engine.LoadOptions{Weights: wt})
 	if err != nil {
 		return fail(err)
 	}
 	defer ld.Close()
-	fmt.Fprintf(stderr, "measuring %s: decode %d positions, prefill %d tokens, %d threads, %d reps …\n", ld.Name, *positions, *prefill, pool.Threads(), *reps)
-	r, err := bench.RunGenerate(ld.Model, ld.Name, pool.Threads(), *positions, *prefill, *reps)
+	name := ld.Name
+	if wt != tensor.F32 {
+		name += " (" + wt.String() + " weights)"
+	}
+	fmt.Fprintf(stderr, "measuring %s: decode %d positions, prefill %d tokens, %d threads, %d reps …\n", name, *positions, *prefill, pool.Threads(), *reps)
+	r, err := bench.RunGenerate(ld.Model, name, pool.Threads(), *positions, *prefill, *reps)
 	if err != nil {
 		return fail(err)
 	}

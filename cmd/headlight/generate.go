@@ -13,7 +13,11 @@ import (
 	"github.com/headlight/headlight/internal/attention"
 	"github.com/headlight/headlight/internal/engine"
 	"github.com/headlight/headlight/internal/kernels"
+	"github.com/headlight/headlight/internal/tensor"
 )
+
+// weightsHelp describes --weights of generate and bench generate.
+const weightsHelp = "precision of the attention and feed-forward weights: f32 (as stored), bf16 or f16 (rounded at load; half the bytes per decoded token, float32 accumulation)"
 
 func runGenerate(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("headlight generate", flag.ContinueOnError)
@@ -26,6 +30,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) int {
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "random seed for sampling")
 	maxTokens := fs.Int("max-tokens", 256, "tokens to generate")
 	threads := fs.Int("threads", 0, "worker threads (0 = GOMAXPROCS)")
+	weightType := fs.String("weights", "f32", weightsHelp)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: headlight generate [flags] [PROMPT]\n\nPrints the continuation of PROMPT on stdout; information goes to stderr.\n\nFlags:")
 		fs.PrintDefaults()
@@ -42,11 +47,16 @@ func runGenerate(args []string, stdout, stderr io.Writer) int {
 	}
 	prompt := fs.Arg(0)
 	fail := func(err error) int { fmt.Fprintln(stderr, "headlight generate:", err); return 1 }
+	wt, err := tensor.ParseDType(*weightType)
+	if err != nil {
+		fmt.Fprintln(stderr, "headlight generate: --weights:", err)
+		return 2
+	}
 
 	pool := kernels.NewPool(*threads)
 	defer pool.Close()
 	t0 := time.Now()
-	ld, err := engine.LoadWithProgress(*modelPath, *tokPath, attention.NewEngine(pool), stderr)
+	ld, err := engine.LoadWithOptions(*modelPath, *tokPath, attention.NewEngine(pool), engine.LoadOptions{Progress: stderr, Weights: wt})
 	if err != nil {
 		return fail(err)
 	}

@@ -3,7 +3,6 @@ package attention
 import (
 	"fmt"
 
-	"github.com/headlight/headlight/internal/kernels"
 	"github.com/headlight/headlight/internal/tensor"
 )
 
@@ -31,6 +30,39 @@ type MHA struct {
 
 	// RoPE, when set, rotates Q and K after projection.
 	RoPE *RoPE
+
+	// Stored, when set, holds Wq, Wk, Wv and Wo instead of the float32
+	// fields above (then nil), e.g. in bfloat16 to halve the bytes a
+	// decoding step streams; the products accumulate in float32
+	// (tensor.MatMulTransB). See StoreWeights.
+	Stored *MHAWeights
+}
+
+// MHAWeights are an MHA block's projection weights in any tensor.DType,
+// with the shapes of MHA's float32 fields.
+type MHAWeights struct {
+	Wq, Wk, Wv, Wo tensor.Store
+}
+
+// StoreWeights rounds the float32 projection weights to d (round to nearest
+// even) into Stored and drops the float32 fields. The biases stay float32.
+// It does nothing when Stored is already set.
+func (m *MHA) StoreWeights(d tensor.DType) {
+	if m.Stored != nil {
+		return
+	}
+	m.Stored = &MHAWeights{Wq: tensor.Convert(d, m.Wq), Wk: tensor.Convert(d, m.Wk),
+		Wv: tensor.Convert(d, m.Wv), Wo: tensor.Convert(d, m.Wo)}
+	m.Wq, m.Wk, m.Wv, m.Wo = nil, nil, nil, nil
+}
+
+// weights returns the projection weights as Stores (the float32 fields
+// wrapped when Stored is nil).
+func (m *MHA) weights() MHAWeights {
+	if m.Stored != nil {
+		return *m.Stored
+	}
+	return MHAWeights{Wq: tensor.FromF32(m.Wq), Wk: tensor.FromF32(m.Wk), Wv: tensor.FromF32(m.Wv), Wo: tensor.FromF32(m.Wo)}
 }
 
 // Input is one call of an MHA block.
@@ -81,19 +113,20 @@ func (m *MHA) Check() error {
 		return fmt.Errorf("%w: RoPE head dim %d ≠ head dim %d", ErrShape, m.RoPE.HeadDim, d)
 	}
 	qd, kvd := m.Heads*d, m.KVHeads*d
+	ws := m.weights()
 	for _, w := range []struct {
 		name string
-		x    []float32
+		x    tensor.Store
 		n    int
 		opt  bool
 	}{
-		{"Wq", m.Wq, qd * m.DModel, false}, {"Bq", m.Bq, qd, true},
-		{"Wk", m.Wk, kvd * m.KDim, false}, {"Bk", m.Bk, kvd, true},
-		{"Wv", m.Wv, kvd * m.VDim, false}, {"Bv", m.Bv, kvd, true},
-		{"Wo", m.Wo, m.DModel * qd, false}, {"Bo", m.Bo, m.DModel, true},
+		{"Wq", ws.Wq, qd * m.DModel, false}, {"Bq", tensor.FromF32(m.Bq), qd, true},
+		{"Wk", ws.Wk, kvd * m.KDim, false}, {"Bk", tensor.FromF32(m.Bk), kvd, true},
+		{"Wv", ws.Wv, kvd * m.VDim, false}, {"Bv", tensor.FromF32(m.Bv), kvd, true},
+		{"Wo", ws.Wo, m.DModel * qd, false}, {"Bo", tensor.FromF32(m.Bo), m.DModel, true},
 	} {
-		if (w.x == nil && !w.opt) || (w.x != nil && len(w.x) != w.n) {
-			return fmt.Errorf("%w: MHA %s has %d values, want %d", ErrShape, w.name, len(w.x), w.n)
+		if n := w.x.Len(); (n == 0 && !w.opt) || (n != 0 && n != w.n) {
+			return fmt.Errorf("%w: MHA %s has %d values, want %d", ErrShape, w.name, n, w.n)
 		}
 	}
 	return nil
@@ -127,10 +160,11 @@ func (m *MHA) Forward(e *Engine, in *Input) ([]float32, error) {
 	d := m.HeadDim
 	qd, kvd := m.Heads*d, m.KVHeads*d
 	pool := e.pool
+	ws := m.weights()
 
 	ar := in.Arena
 	q := ar.Floats(B * Sq * qd) // (batch, seqQ, heads·headDim)
-	kernels.MatMulTransB(pool, q, in.X, m.Wq, m.Bq, B*Sq, qd, m.DModel)
+	tensor.MatMulTransB(pool, q, in.X, ws.Wq, m.Bq, B*Sq, qd, m.DModel)
 
 	Sk := in.SeqK
 	var kx, vx []float32 // key and value inputs
@@ -147,8 +181,8 @@ func (m *MHA) Forward(e *Engine, in *Input) ([]float32, error) {
 	}
 	k := ar.Floats(B * Sk * kvd) // (batch, seqK, kvHeads·headDim)
 	v := ar.Floats(B * Sk * kvd) // (batch, seqK, kvHeads·headDim)
-	kernels.MatMulTransB(pool, k, kx, m.Wk, m.Bk, B*Sk, kvd, m.KDim)
-	kernels.MatMulTransB(pool, v, vx, m.Wv, m.Bv, B*Sk, kvd, m.VDim)
+	tensor.MatMulTransB(pool, k, kx, ws.Wk, m.Bk, B*Sk, kvd, m.KDim)
+	tensor.MatMulTransB(pool, v, vx, ws.Wv, m.Bv, B*Sk, kvd, m.VDim)
 
 	opts := in.Opts
 	if in.SeqLens != nil {
@@ -205,7 +239,7 @@ func (m *MHA) Forward(e *Engine, in *Input) ([]float32, error) {
 		in.Maps = maps
 	}
 	out := ar.Floats(B * Sq * m.DModel) // (batch, seqQ, dModel)
-	kernels.MatMulTransB(pool, out, att, m.Wo, m.Bo, B*Sq, m.DModel, qd)
+	tensor.MatMulTransB(pool, out, att, ws.Wo, m.Bo, B*Sq, m.DModel, qd)
 	return out, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/headlight/headlight/internal/kernels"
 	"github.com/headlight/headlight/internal/model"
 	"github.com/headlight/headlight/internal/nn"
+	"github.com/headlight/headlight/internal/tensor"
 	"github.com/headlight/headlight/internal/weights"
 )
 
@@ -22,6 +23,44 @@ type Layer struct {
 	W1     []float32     // (hidden, dim) gate
 	W2     []float32     // (dim, hidden) down
 	W3     []float32     // (hidden, dim) up
+	// Stored, when set, holds W1, W2 and W3 instead (then nil): see
+	// Model.StoreWeights.
+	Stored *FFNWeights
+}
+
+// FFNWeights are a layer's feed-forward weights in any tensor.DType, with
+// the shapes of Layer's float32 fields.
+type FFNWeights struct {
+	W1, W2, W3 tensor.Store
+}
+
+// ffn returns the feed-forward weights as Stores.
+func (L *Layer) ffn() FFNWeights {
+	if L.Stored != nil {
+		return *L.Stored
+	}
+	return FFNWeights{W1: tensor.FromF32(L.W1), W2: tensor.FromF32(L.W2), W3: tensor.FromF32(L.W3)}
+}
+
+// StoreWeights keeps every layer's attention projections and feed-forward
+// weights in d (model.WeightStorer): rounded once, to nearest even; the
+// float32 slices are dropped. Embeddings, norms and the classifier stay
+// float32. Decoding (one token per sequence) then multiplies with the
+// half-precision matrix–vector kernels, longer inputs widen tiles of the
+// weights (kernels.MatMulTransBHalf).
+func (m *Model) StoreWeights(d tensor.DType) error {
+	if d == tensor.F32 {
+		return nil
+	}
+	for l := range m.Layers {
+		L := &m.Layers[l]
+		L.Attn.StoreWeights(d)
+		if L.Stored == nil {
+			L.Stored = &FFNWeights{W1: tensor.Convert(d, L.W1), W2: tensor.Convert(d, L.W2), W3: tensor.Convert(d, L.W3)}
+			L.W1, L.W2, L.W3 = nil, nil, nil
+		}
+	}
+	return nil
 }
 
 // Model is a Llama decoder.
@@ -125,10 +164,11 @@ func (m *Model) Forward(s *model.State, tokens []int, seq int, lens []int, lastO
 		nn.Add(x, a)
 		// Feed-forward: norm → W1, W3 → SwiGLU → W2 → residual.
 		nn.RMSNorm(h, x, L.RMSFFN, c.NormEps)
-		kernels.MatMulTransB(pool, g, h, L.W1, nil, n, c.HiddenDim, c.Dim)
-		kernels.MatMulTransB(pool, u, h, L.W3, nil, n, c.HiddenDim, c.Dim)
+		ffn := L.ffn()
+		tensor.MatMulTransB(pool, g, h, ffn.W1, nil, n, c.HiddenDim, c.Dim)
+		tensor.MatMulTransB(pool, u, h, ffn.W3, nil, n, c.HiddenDim, c.Dim)
 		nn.SwiGLU(g, u)
-		kernels.MatMulTransB(pool, f, g, L.W2, nil, n, c.Dim, c.HiddenDim)
+		tensor.MatMulTransB(pool, f, g, ffn.W2, nil, n, c.Dim, c.HiddenDim)
 		nn.Add(x, f)
 	}
 	nn.RMSNorm(x, x, m.RMSFinal, c.NormEps)

@@ -1,0 +1,42 @@
+package engine
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/headlight/headlight/internal/attention"
+	"github.com/headlight/headlight/internal/model"
+	"github.com/headlight/headlight/internal/tensor"
+)
+
+// LoadOptions are LoadWithOptions' opt-in choices; the zero value is Load.
+type LoadOptions struct {
+	// Progress, when set, receives a progress bar for loads over a second
+	// (as LoadWithProgress).
+	Progress io.Writer
+	// Weights is the precision the model keeps its attention projections
+	// and feed-forward weights in: tensor.F32 (the default: the file's
+	// values as they are), or tensor.BF16 / tensor.F16, rounded once at
+	// load (round to nearest even) to halve the bytes each decoding step
+	// streams, products still accumulating in float32. Families that cannot
+	// (not a model.WeightStorer) fail to load.
+	Weights tensor.DType
+}
+
+// LoadWithOptions is Load with LoadOptions.
+func LoadWithOptions(path, tokPath string, eng *attention.Engine, o LoadOptions) (*Loaded, error) {
+	ld, err := LoadWithProgress(path, tokPath, eng, o.Progress)
+	if err != nil || o.Weights == tensor.F32 {
+		return ld, err
+	}
+	ws, ok := ld.Model.(model.WeightStorer)
+	if !ok {
+		ld.Close()
+		return nil, fmt.Errorf("model %s: the %s family cannot keep its weights in %v", ld.Name, ld.Model.Config().Family, o.Weights)
+	}
+	if err := ws.StoreWeights(o.Weights); err != nil {
+		ld.Close()
+		return nil, fmt.Errorf("model %s: %w", ld.Name, err)
+	}
+	return ld, nil
+}
