@@ -20,12 +20,13 @@ import (
 //
 // It is the QKᵀ tile of the fused attention kernel (a = queries, b = a key tile
 // transposed). Every element is one float32 sum with p increasing from 0 (on
-// the AVX2 path each product is added with one FMA, in MMRows×16 register tiles;
-// edge elements outside whole tiles go through the twin), then multiplied by
+// the AVX2 path each product is added with one FMA, in register tiles of 16
+// columns and 6, 4, 2 or 1 rows; columns outside whole tiles go through the
+// twin), then multiplied by
 // alpha. It panics if a slice is too short for its shape.
 func MatMulRows(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, n, k int, alpha float32) {
-	checkRows("kernels.MatMulRows", c, ldc, a, lda, b, ldb, m, n, k)
-	mmRows(c, ldc, a, lda, b, ldb, m, n, k, alpha, false)
+	checkRows("kernels.MatMulRows", c, ldc, a, lda, b, ldb, m, n, k, false)
+	mmRows(mmScale, c, ldc, a, lda, b, ldb, m, n, k, alpha)
 }
 
 // MatMulAddRows adds a·b to c (shapes and strides as in MatMulRows):
@@ -40,67 +41,111 @@ func MatMulRows(c []float32, ldc int, a []float32, lda int, b []float32, ldb int
 //		}
 //	}
 //
-// It is the PV tile of the fused attention kernel (a = weights, b = a value
-// tile). The sum of each element starts from 0, p increasing (one FMA per
-// product on the AVX2 path), and is added to c once at the end.
+// The sum of each element starts from 0, p increasing (one FMA per product on
+// the AVX2 path), and is added to c once at the end.
 func MatMulAddRows(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, n, k int) {
-	checkRows("kernels.MatMulAddRows", c, ldc, a, lda, b, ldb, m, n, k)
-	mmRows(c, ldc, a, lda, b, ldb, m, n, k, 1, true)
+	checkRows("kernels.MatMulAddRows", c, ldc, a, lda, b, ldb, m, n, k, false)
+	mmRows(mmAdd, c, ldc, a, lda, b, ldb, m, n, k, 1)
 }
 
-// MMRows is the number of rows of the AVX2 register tiles of MatMulRows and
-// MatMulAddRows: callers that pad m to a multiple of it keep every row in
-// whole tiles.
+// MatMulTAddRows adds aᵀ·b to c for a (k, m) matrix a with row stride lda,
+// b and c as in MatMulAddRows:
+//
+//	for i := 0; i < m; i++ {
+//		for j := 0; j < n; j++ {
+//			var s float32
+//			for p := 0; p < k; p++ {
+//				s += a[p*lda+i] * b[p*ldb+j]
+//			}
+//			c[i*ldc+j] += s
+//		}
+//	}
+//
+// It is the PV tile of the fused attention kernel (a = the weights of a key
+// tile stored (keys, queries), b = the value tile); sums as in MatMulAddRows.
+func MatMulTAddRows(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, n, k int) {
+	checkRows("kernels.MatMulTAddRows", c, ldc, a, lda, b, ldb, m, n, k, true)
+	mmRows(mmAddT, c, ldc, a, lda, b, ldb, m, n, k, 1)
+}
+
+// MMRows is the number of rows of the largest AVX2 register tile of
+// MatMulRows, MatMulAddRows and MatMulTAddRows (smaller tiles of 4, 2 and 1
+// rows take the rest, so every row runs in registers).
 const MMRows = 6
 
-// checkRows panics unless a, b and c hold their (strided) shapes.
-func checkRows(name string, c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, n, k int) {
-	need := func(l, rows, cols, ld int) bool {
-		return rows == 0 || cols == 0 || (ld >= cols && (rows-1) <= (l-cols)/ld && l >= cols)
+// mmKind is what mmRows does with the sums.
+type mmKind uint8
+
+const (
+	mmScale mmKind = iota // c = alpha·(a·b)
+	mmAdd                 // c += a·b
+	mmAddT                // c += aᵀ·b
+)
+
+// fitsRows reports whether a slice of length l holds a (rows, cols) matrix with
+// row stride ld.
+func fitsRows(l, rows, cols, ld int) bool {
+	return rows == 0 || cols == 0 || (ld >= cols && l >= cols && (rows-1) <= (l-cols)/ld)
+}
+
+// checkRows panics unless a, b and c hold their (strided) shapes: c (m, n),
+// b (k, n), a (m, k), or (k, m) when aT.
+func checkRows(name string, c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, n, k int, aT bool) {
+	ar, ac := m, k
+	if aT {
+		ar, ac = k, m
 	}
-	if m < 0 || n < 0 || k < 0 || !need(len(c), m, n, ldc) || !need(len(a), m, k, lda) || !need(len(b), k, n, ldb) {
+	if m < 0 || n < 0 || k < 0 || !fitsRows(len(c), m, n, ldc) || !fitsRows(len(a), ar, ac, lda) || !fitsRows(len(b), k, n, ldb) {
 		panic(fmt.Sprintf("%s: bad sizes m=%d n=%d k=%d ldc=%d lda=%d ldb=%d len(c)=%d len(a)=%d len(b)=%d",
 			name, m, n, k, ldc, lda, ldb, len(c), len(a), len(b)))
 	}
 }
 
-func mmRows(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, n, k int, alpha float32, add bool) {
+func mmRows(kind mmKind, c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, n, k int, alpha float32) {
 	if m == 0 || n == 0 {
 		return
 	}
 	if impl != implAVX2 || k == 0 {
-		mmGo(c, ldc, a, lda, b, ldb, 0, m, 0, n, k, alpha, add)
+		mmGo(kind, c, ldc, a, lda, b, ldb, 0, m, 0, n, k, alpha)
 		return
 	}
-	m4, n16 := m-m%MMRows, n&^15
-	for i := 0; i < m4; i += MMRows {
-		for j := 0; j < n16; j += 16 {
-			if add {
-				mmAddAVX2(c[i*ldc+j:], ldc, a[i*lda:], lda, b[j:], ldb, k)
-			} else {
-				mmScaleAVX2(c[i*ldc+j:], ldc, a[i*lda:], lda, b[j:], ldb, k, alpha)
-			}
+	n16 := n &^ 15
+	for i := 0; i < m && n16 > 0; {
+		rows := MMRows
+		for rows > m-i {
+			rows = max(1, rows-2) // 6, 4, 2, 1
 		}
+		tile := mmTiles[kind][rows]
+		ai := i * lda // first element of row i of a (of column i when transposed)
+		if kind == mmAddT {
+			ai = i
+		}
+		for j := 0; j < n16; j += 16 {
+			tile(c[i*ldc+j:], ldc, a[ai:], lda, b[j:], ldb, k, alpha)
+		}
+		i += rows
 	}
 	if n16 < n {
-		mmGo(c, ldc, a, lda, b, ldb, 0, m4, n16, n, k, alpha, add)
-	}
-	if m4 < m {
-		mmGo(c, ldc, a, lda, b, ldb, m4, m, 0, n, k, alpha, add)
+		mmGo(kind, c, ldc, a, lda, b, ldb, 0, m, n16, n, k, alpha)
 	}
 }
 
-// mmGo is the pure-Go twin of MatMulRows (add false) and MatMulAddRows (add
-// true) on rows [i0, i1) and columns [j0, j1).
-func mmGo(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, i0, i1, j0, j1, k int, alpha float32, add bool) {
+// mmGo is the pure-Go twin of MatMulRows, MatMulAddRows and MatMulTAddRows
+// on rows [i0, i1) and columns [j0, j1).
+func mmGo(kind mmKind, c []float32, ldc int, a []float32, lda int, b []float32, ldb int, i0, i1, j0, j1, k int, alpha float32) {
 	var buf [64]float32
 	for i := i0; i < i1; i++ {
-		ai := a[i*lda : i*lda+k]
 		for jc := j0; jc < j1; jc += len(buf) {
 			w := min(len(buf), j1-jc)
 			s := buf[:w]
 			clear(s)
-			for p, x := range ai {
+			for p := range k {
+				var x float32
+				if kind == mmAddT {
+					x = a[p*lda+i]
+				} else {
+					x = a[i*lda+p]
+				}
 				bp := b[p*ldb+jc : p*ldb+jc+w]
 				for j, y := range bp {
 					s[j] += x * y
@@ -108,10 +153,10 @@ func mmGo(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, i0, 
 			}
 			ci := c[i*ldc+jc : i*ldc+jc+w]
 			for j, v := range s {
-				if add {
-					ci[j] += v
-				} else {
+				if kind == mmScale {
 					ci[j] = alpha * v
+				} else {
+					ci[j] += v
 				}
 			}
 		}
@@ -130,10 +175,7 @@ func mmGo(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, i0, 
 // The AVX2 path moves whole 8×8 blocks through registers, the edges as above.
 // It panics if a slice is too short for its shape.
 func Transpose(dst []float32, ldd int, src []float32, lds int, rows, cols int) {
-	need := func(l, r, c, ld int) bool {
-		return r == 0 || c == 0 || (ld >= c && l >= c && (r-1) <= (l-c)/ld)
-	}
-	if rows < 0 || cols < 0 || !need(len(src), rows, cols, lds) || !need(len(dst), cols, rows, ldd) {
+	if rows < 0 || cols < 0 || !fitsRows(len(src), rows, cols, lds) || !fitsRows(len(dst), cols, rows, ldd) {
 		panic(fmt.Sprintf("kernels.Transpose: bad sizes rows=%d cols=%d lds=%d ldd=%d len(src)=%d len(dst)=%d",
 			rows, cols, lds, ldd, len(src), len(dst)))
 	}

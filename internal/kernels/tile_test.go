@@ -6,17 +6,25 @@ import (
 	"testing"
 )
 
-// TestMatMulRows checks MatMulRows and MatMulAddRows against float64 sums on
-// odd shapes, strided and unaligned slices, with guard values around c; on
-// the AVX2 path the elements of whole 4×16 tiles must be the exact FMA chain.
+// TestMatMulRows checks MatMulRows, MatMulAddRows and MatMulTAddRows against
+// float64 sums on odd shapes (every remainder of rows), strided and unaligned
+// slices, with guard values around c; on the AVX2 path the elements of whole
+// 16-column tiles (of any height) must be the exact FMA chain.
 func TestMatMulRows(t *testing.T) {
 	forEachImpl(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(7, 8))
 		for _, sz := range [][3]int{{1, 1, 1}, {4, 16, 1}, {6, 16, 1}, {6, 16, 64}, {12, 32, 5}, {5, 17, 3}, {32, 64, 64}, {7, 33, 13}, {8, 48, 0}, {3, 5, 70}, {13, 64, 37}} {
 			m, n, k := sz[0], sz[1], sz[2]
-			for _, add := range []bool{false, true} {
+			for _, kind := range []mmKind{mmScale, mmAdd, mmAddT} {
+				add := kind != mmScale
 				lda, ldb, ldc := k+3, n+5, n+2
 				a := make([]float32, 1+max(0, (m-1)*lda+k))[1:] // unaligned
+				aAt := func(i, p int) float32 { return a[i*lda+p] }
+				if kind == mmAddT { // a stored (k, m)
+					lda = m + 3
+					a = make([]float32, 1+max(0, (k-1)*lda+m))[1:]
+					aAt = func(i, p int) float32 { return a[p*lda+i] }
+				}
 				b := make([]float32, 1+max(0, (k-1)*ldb+n))[1:]
 				if k == 0 {
 					b = b[:0]
@@ -41,25 +49,28 @@ func TestMatMulRows(t *testing.T) {
 					}
 				}
 				alpha := float32(0.37)
-				if add {
+				switch kind {
+				case mmAddT:
+					MatMulTAddRows(cc, ldc, a, lda, b, ldb, m, n, k)
+				case mmAdd:
 					MatMulAddRows(cc, ldc, a, lda, b, ldb, m, n, k)
-				} else {
+				default:
 					MatMulRows(cc, ldc, a, lda, b, ldb, m, n, k, alpha)
 				}
 				if c[0] != guard || c[len(c)-1] != guard {
-					t.Fatalf("%v add=%v: guard overwritten", sz, add)
+					t.Fatalf("%v kind=%d: guard overwritten", sz, kind)
 				}
 				for i := 0; i < m; i++ {
 					for j := ldc * i; j < ldc*i+ldc && j < len(cc); j++ {
 						if j-ldc*i >= n && cc[j] != guard {
-							t.Fatalf("%v add=%v: padding (%d,%d) overwritten", sz, add, i, j-ldc*i)
+							t.Fatalf("%v kind=%d: padding (%d,%d) overwritten", sz, kind, i, j-ldc*i)
 						}
 					}
 					for j := 0; j < n; j++ {
 						var s64, sabs float64
 						var fma float32
 						for p := 0; p < k; p++ {
-							x, y := a[i*lda+p], b[p*ldb+j]
+							x, y := aAt(i, p), b[p*ldb+j]
 							s64 += float64(x) * float64(y)
 							sabs += math.Abs(float64(x) * float64(y))
 							fma = fma32(x, y, fma)
@@ -72,10 +83,10 @@ func TestMatMulRows(t *testing.T) {
 						}
 						got := cc[i*ldc+j]
 						if d := math.Abs(float64(got - want)); d > 1e-5*(sabs+math.Abs(float64(init[i*ldc+j])))+1e-6 {
-							t.Fatalf("%v add=%v (%d,%d): got %v want %v", sz, add, i, j, got, want)
+							t.Fatalf("%v kind=%d (%d,%d): got %v want %v", sz, kind, i, j, got, want)
 						}
-						if impl == implAVX2 && i < m-m%MMRows && j < n&^15 && got != exact {
-							t.Fatalf("%v add=%v (%d,%d): got %v, FMA chain gives %v", sz, add, i, j, got, exact)
+						if impl == implAVX2 && j < n&^15 && got != exact {
+							t.Fatalf("%v kind=%d (%d,%d): got %v, FMA chain gives %v", sz, kind, i, j, got, exact)
 						}
 					}
 				}
@@ -175,5 +186,11 @@ func TestPrefetchRows(t *testing.T) {
 				t.Fatal("PrefetchRows wrote")
 			}
 		}
+	})
+}
+
+func TestMatMulTAddRowsPanics(t *testing.T) {
+	mustPanic(t, "MatMulTAddRows short a", func() {
+		MatMulTAddRows(make([]float32, 16), 4, make([]float32, 15), 4, make([]float32, 16), 4, 4, 4, 4)
 	})
 }

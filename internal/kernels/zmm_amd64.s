@@ -147,9 +147,9 @@ mmScaleAVX2_done:
 	VZEROUPPER
 	RET
 
-// func mmAddAVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int)
+// func mmAddAVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32)
 // Requires: AVX, FMA3
-TEXT ·mmAddAVX2(SB), NOSPLIT, $0-104
+TEXT ·mmAddAVX2(SB), NOSPLIT, $0-108
 	MOVQ   lda+56(FP), AX
 	SHLQ   $0x02, AX
 	MOVQ   a_base+32(FP), CX

@@ -12,7 +12,7 @@ func mmScaleAVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb in
 // mmAddAVX2 adds Σ_p a[r*lda+p]·b[p*ldb+j] to the 6×16 tile c[r*ldc+j] (see MatMulAddRows).
 //
 //go:noescape
-func mmAddAVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int)
+func mmAddAVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32)
 
 // transposeAVX2 sets dst[c*ldd+r] = src[r*lds+c] for r < rows, c < cols (multiples of 8; see Transpose).
 //

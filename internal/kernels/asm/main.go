@@ -18,7 +18,7 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-var set = flag.String("set", "vec", "kernels to generate: vec, exp, gemm1…gemm4 (tiles with that many rows of a), gemm43, mm, rows or half")
+var set = flag.String("set", "vec", "kernels to generate: vec, exp, gemm1…gemm4 (tiles with that many rows of a), gemm43, mm, mmr, cols, rows or half")
 
 func main() {
 	flag.Parse()
@@ -53,11 +53,26 @@ func main() {
 			genGemvHalf(kind)
 		}
 	case "mm":
-		genMMTile(false)
-		genMMTile(true)
+		genMMTile(mmScale, mmRows)
+		genMMTile(mmAdd, mmRows)
 		genTranspose()
 		genMaxCount()
 		genPrefetch()
+	case "mmr": // the smaller and the transposed tiles
+		for _, kind := range []mmKind{mmScale, mmAdd, mmAddT} {
+			for _, rows := range mmTileRows {
+				if kind != mmAddT && rows == mmRows {
+					continue // in set mm
+				}
+				genMMTile(kind, rows)
+			}
+		}
+	case "cols":
+		expTable()
+		maskTable()
+		genColMaxCount()
+		genColExpShiftSum(false)
+		genColExpShiftSum(true)
 	default:
 		log.Fatalf("unknown -set %q", *set)
 	}

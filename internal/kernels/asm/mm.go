@@ -1,49 +1,81 @@
 package main
 
 import (
+	"fmt"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// mmRows is the number of rows of a register tile of genMMTile (6 rows × 16
-// columns: 12 accumulators, two rows of b and a broadcast in 15 registers).
+// mmRows is the number of rows of the largest register tile of genMMTile (6
+// rows × 16 columns: 12 accumulators, two rows of b and a broadcast in 15
+// registers); mmTileRows are the heights generated (any remainder of rows is
+// a sum of at most two of them).
 const mmRows = 6
 
-// genMMTile writes a 6-row × 16-column tile of c = alpha·(a·b) (add false:
-// mmScaleAVX2) or c += a·b (add true: mmAddAVX2), a row-major (6, k) with
-// row stride lda, b row-major (k, 16) with row stride ldb, c row stride ldc.
-// Each element has one accumulator lane: a[r,p]·b[p,j] is added with one FMA
-// for p increasing from 0; then it is multiplied by alpha (add false) or
-// added to c (add true).
-func genMMTile(add bool) {
-	name := "mmScaleAVX2"
-	sig := "func(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32)"
-	doc := "mmScaleAVX2 sets the 6×16 tile c[r*ldc+j] = alpha·Σ_p a[r*lda+p]·b[p*ldb+j] (see MatMulRows)."
-	if add {
-		name = "mmAddAVX2"
-		sig = "func(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int)"
-		doc = "mmAddAVX2 adds Σ_p a[r*lda+p]·b[p*ldb+j] to the 6×16 tile c[r*ldc+j] (see MatMulAddRows)."
+var mmTileRows = []int{6, 4, 2, 1}
+
+// mmKind is what a tile of genMMTile does with its sums.
+type mmKind int
+
+const (
+	mmScale mmKind = iota // c = alpha·(a·b)
+	mmAdd                 // c += a·b
+	mmAddT                // c += aᵀ·b, a stored (k, rows)
+)
+
+// mmName is the name of the rows-high tile of kind: mmScaleAVX2, mmAdd4AVX2,
+// mmAddT1AVX2 (the 6-row tiles have no number).
+func mmName(kind mmKind, rows int) string {
+	n := [...]string{"mmScale", "mmAdd", "mmAddT"}[kind]
+	if rows != mmRows {
+		n += fmt.Sprint(rows)
 	}
-	TEXT(name, NOSPLIT, sig)
+	return n + "AVX2"
+}
+
+// genMMTile writes a rows × 16 tile of c = alpha·(a·b) (mmScale), c += a·b
+// (mmAdd) or c += aᵀ·b (mmAddT), b row-major (k, 16) with row stride ldb,
+// c row stride ldc; a is row-major (rows, k) with row stride lda, or for
+// mmAddT (k, rows) with row stride lda (element (r, p) at a[p*lda+r]).
+// Each element has one accumulator lane: a[r,p]·b[p,j] is added with one FMA
+// for p increasing from 0; then it is multiplied by alpha (mmScale) or added
+// to c. All kinds share one signature (alpha is ignored when adding).
+func genMMTile(kind mmKind, rows int) {
+	name := mmName(kind, rows)
+	TEXT(name, NOSPLIT, "func(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32)")
 	Pragma("noescape")
-	Doc(doc)
+	switch kind {
+	case mmScale:
+		Doc(fmt.Sprintf("%s sets the %d×16 tile c[r*ldc+j] = alpha·Σ_p a[r*lda+p]·b[p*ldb+j] (see MatMulRows).", name, rows))
+	case mmAdd:
+		Doc(fmt.Sprintf("%s adds Σ_p a[r*lda+p]·b[p*ldb+j] to the %d×16 tile c[r*ldc+j] (see MatMulAddRows).", name, rows))
+	default:
+		Doc(fmt.Sprintf("%s adds Σ_p a[p*lda+r]·b[p*ldb+j] to the %d×16 tile c[r*ldc+j] (see MatMulTAddRows).", name, rows))
+	}
 	lda := Load(Param("lda"), GP64())
 	SHLQ(U8(2), lda)
-	ar := make([]reg.GPVirtual, mmRows)
-	for r := range ar {
-		ar[r] = GP64()
-		if r == 0 {
-			Load(Param("a").Base(), ar[0])
-		} else {
-			LEAQ(Mem{Base: ar[r-1], Index: lda, Scale: 1}, ar[r])
+	ar := make([]reg.GPVirtual, rows)
+	if kind == mmAddT {
+		ar = ar[:1] // one pointer to row p of a, advanced by lda
+		ar[0] = GP64()
+		Load(Param("a").Base(), ar[0])
+	} else {
+		for r := range ar {
+			ar[r] = GP64()
+			if r == 0 {
+				Load(Param("a").Base(), ar[0])
+			} else {
+				LEAQ(Mem{Base: ar[r-1], Index: lda, Scale: 1}, ar[r])
+			}
 		}
 	}
 	bp := Load(Param("b").Base(), GP64())
 	ldb := Load(Param("ldb"), GP64())
 	SHLQ(U8(2), ldb)
 	k := Load(Param("k"), GP64())
-	var acc [mmRows][2]reg.VecVirtual
+	acc := make([][2]reg.VecVirtual, rows)
 	for r := range acc {
 		for j := range acc[r] {
 			acc[r][j] = YMM()
@@ -58,13 +90,20 @@ func genMMTile(add bool) {
 		b0, b1 := YMM(), YMM()
 		VMOVUPS(Mem{Base: bp}, b0)
 		VMOVUPS(Mem{Base: bp, Disp: 32}, b1)
-		for r := 0; r < mmRows; r++ {
+		for r := 0; r < rows; r++ {
 			t := YMM()
-			VBROADCASTSS(at(ar[r], p, 0), t)
+			if kind == mmAddT {
+				VBROADCASTSS(Mem{Base: ar[0], Disp: 4 * r}, t)
+			} else {
+				VBROADCASTSS(at(ar[r], p, 0), t)
+			}
 			VFMADD231PS(b0, t, acc[r][0])
 			VFMADD231PS(b1, t, acc[r][1])
 		}
 		ADDQ(ldb, bp)
+		if kind == mmAddT {
+			ADDQ(lda, ar[0])
+		}
 		INCQ(p)
 	}
 	k2 := GP64()
@@ -85,20 +124,20 @@ func genMMTile(add bool) {
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(2), ldc)
 	var al reg.VecVirtual
-	if !add {
+	if kind == mmScale {
 		al = YMM()
 		VBROADCASTSS(addr("alpha"), al)
 	}
-	for r := 0; r < mmRows; r++ {
+	for r := 0; r < rows; r++ {
 		if r > 0 {
 			ADDQ(ldc, cp)
 		}
 		for j := 0; j < 2; j++ {
 			m := Mem{Base: cp, Disp: 32 * j}
-			if add {
-				VADDPS(m, acc[r][j], acc[r][j])
-			} else {
+			if kind == mmScale {
 				VMULPS(al, acc[r][j], acc[r][j])
+			} else {
+				VADDPS(m, acc[r][j], acc[r][j])
 			}
 			VMOVUPS(acc[r][j], m)
 		}
