@@ -15,9 +15,9 @@ var gemmTiles = [4][3]func(c []float32, ldc int, a, b []float32, k int){
 	{gemm4x1AVX2, gemm4x2AVX2, gemm4x3AVX2},
 }
 
-// mmTiles[kind][rows] is the rows×16 register tile of kind (see mmRows) for
-// rows 6, 4, 2 and 1.
-var mmTiles = [3][MMRows + 1]func(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32){
+// mmTiles[kind][rows] runs the rows×16 register tiles of kind (see mmRows)
+// over n columns, for rows 6, 4, 2 and 1.
+var mmTiles = [3][MMRows + 1]func(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n, k int, alpha float32){
 	mmScale: {1: mmScale1AVX2, 2: mmScale2AVX2, 4: mmScale4AVX2, 6: mmScaleAVX2},
 	mmAdd:   {1: mmAdd1AVX2, 2: mmAdd2AVX2, 4: mmAdd4AVX2, 6: mmAddAVX2},
 	mmAddT:  {1: mmAddT1AVX2, 2: mmAddT2AVX2, 4: mmAddT4AVX2, 6: mmAddTAVX2},

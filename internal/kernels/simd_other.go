@@ -19,7 +19,7 @@ func gemv8AVX2(c, a, b []float32, k int)                                  { pani
 func expShiftSumAVX2(dst, src []float32, shift float32) float32           { panic("kernels: no AVX2") }
 func expShiftSumTAVX2(dst, src []float32, shift float32) (sum, t float32) { panic("kernels: no AVX2") }
 
-var mmTiles [3][MMRows + 1]func(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32)
+var mmTiles [3][MMRows + 1]func(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n, k int, alpha float32)
 
 func colMaxCountAVX2(mx []float32, cnt []int32, s []float32, lds, m, n int) {
 	panic("kernels: no AVX2")

@@ -115,14 +115,11 @@ func mmRows(kind mmKind, c []float32, ldc int, a []float32, lda int, b []float32
 		for rows > m-i {
 			rows = max(1, rows-2) // 6, 4, 2, 1
 		}
-		tile := mmTiles[kind][rows]
 		ai := i * lda // first element of row i of a (of column i when transposed)
 		if kind == mmAddT {
 			ai = i
 		}
-		for j := 0; j < n16; j += 16 {
-			tile(c[i*ldc+j:], ldc, a[ai:], lda, b[j:], ldb, k, alpha)
-		}
+		mmTiles[kind][rows](c[i*ldc:], ldc, a[ai:], lda, b, ldb, n16, k, alpha)
 		i += rows
 	}
 	if n16 < n {

@@ -4,15 +4,15 @@
 
 package kernels
 
-// mmScaleAVX2 sets the 6×16 tile c[r*ldc+j] = alpha·Σ_p a[r*lda+p]·b[p*ldb+j] (see MatMulRows).
+// mmScaleAVX2 sets the 6×n tile c[r*ldc+j] = alpha·Σ_p a[r*lda+p]·b[p*ldb+j], n a multiple of 16 (see MatMulRows).
 //
 //go:noescape
-func mmScaleAVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32)
+func mmScaleAVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n int, k int, alpha float32)
 
-// mmAddAVX2 adds Σ_p a[r*lda+p]·b[p*ldb+j] to the 6×16 tile c[r*ldc+j] (see MatMulAddRows).
+// mmAddAVX2 adds Σ_p a[r*lda+p]·b[p*ldb+j] to the 6×n tile c[r*ldc+j], n a multiple of 16 (see MatMulAddRows).
 //
 //go:noescape
-func mmAddAVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32)
+func mmAddAVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n int, k int, alpha float32)
 
 // transposeAVX2 sets dst[c*ldd+r] = src[r*lds+c] for r < rows, c < cols (multiples of 8; see Transpose).
 //

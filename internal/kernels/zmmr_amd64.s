@@ -4,19 +4,23 @@
 
 #include "textflag.h"
 
-// func mmScale4AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32)
+// func mmScale4AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n int, k int, alpha float32)
 // Requires: AVX, FMA3
-TEXT ·mmScale4AVX2(SB), NOSPLIT, $0-108
-	MOVQ   lda+56(FP), AX
-	SHLQ   $0x02, AX
-	MOVQ   a_base+32(FP), CX
-	LEAQ   (CX)(AX*1), DX
-	LEAQ   (DX)(AX*1), BX
-	LEAQ   (BX)(AX*1), AX
-	MOVQ   b_base+64(FP), SI
-	MOVQ   ldb+88(FP), DI
-	SHLQ   $0x02, DI
-	MOVQ   k+96(FP), R8
+TEXT ·mmScale4AVX2(SB), NOSPLIT, $0-116
+	XORQ AX, AX
+
+mmScale4AVX2_cols:
+	MOVQ   lda+56(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a_base+32(FP), DX
+	LEAQ   (DX)(CX*1), BX
+	LEAQ   (BX)(CX*1), SI
+	LEAQ   (SI)(CX*1), CX
+	MOVQ   b_base+64(FP), DI
+	ADDQ   AX, DI
+	MOVQ   ldb+88(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   k+104(FP), R9
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -25,240 +29,270 @@ TEXT ·mmScale4AVX2(SB), NOSPLIT, $0-108
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
-	XORQ   R9, R9
-	MOVQ   R8, R10
-	ANDQ   $-2, R10
+	XORQ   R10, R10
+	MOVQ   R9, R11
+	ANDQ   $-2, R11
 	JZ     mmScale4AVX2_odd
 
 mmScale4AVX2_loop:
-	VMOVUPS      (SI), Y8
-	VMOVUPS      32(SI), Y9
-	VBROADCASTSS (CX)(R9*4), Y10
+	VMOVUPS      (DI), Y8
+	VMOVUPS      32(DI), Y9
+	VBROADCASTSS (DX)(R10*4), Y10
 	VFMADD231PS  Y8, Y10, Y0
 	VFMADD231PS  Y9, Y10, Y1
-	VBROADCASTSS (DX)(R9*4), Y10
+	VBROADCASTSS (BX)(R10*4), Y10
 	VFMADD231PS  Y8, Y10, Y2
 	VFMADD231PS  Y9, Y10, Y3
-	VBROADCASTSS (BX)(R9*4), Y10
+	VBROADCASTSS (SI)(R10*4), Y10
 	VFMADD231PS  Y8, Y10, Y4
 	VFMADD231PS  Y9, Y10, Y5
-	VBROADCASTSS (AX)(R9*4), Y10
+	VBROADCASTSS (CX)(R10*4), Y10
 	VFMADD231PS  Y8, Y10, Y6
 	VFMADD231PS  Y9, Y10, Y7
-	ADDQ         DI, SI
-	INCQ         R9
-	VMOVUPS      (SI), Y8
-	VMOVUPS      32(SI), Y9
-	VBROADCASTSS (CX)(R9*4), Y10
+	ADDQ         R8, DI
+	INCQ         R10
+	VMOVUPS      (DI), Y8
+	VMOVUPS      32(DI), Y9
+	VBROADCASTSS (DX)(R10*4), Y10
 	VFMADD231PS  Y8, Y10, Y0
 	VFMADD231PS  Y9, Y10, Y1
-	VBROADCASTSS (DX)(R9*4), Y10
+	VBROADCASTSS (BX)(R10*4), Y10
 	VFMADD231PS  Y8, Y10, Y2
 	VFMADD231PS  Y9, Y10, Y3
-	VBROADCASTSS (BX)(R9*4), Y10
+	VBROADCASTSS (SI)(R10*4), Y10
 	VFMADD231PS  Y8, Y10, Y4
 	VFMADD231PS  Y9, Y10, Y5
-	VBROADCASTSS (AX)(R9*4), Y10
+	VBROADCASTSS (CX)(R10*4), Y10
 	VFMADD231PS  Y8, Y10, Y6
 	VFMADD231PS  Y9, Y10, Y7
-	ADDQ         DI, SI
-	INCQ         R9
-	CMPQ         R9, R10
+	ADDQ         R8, DI
+	INCQ         R10
+	CMPQ         R10, R11
 	JB           mmScale4AVX2_loop
 
 mmScale4AVX2_odd:
-	CMPQ         R9, R8
+	CMPQ         R10, R9
 	JAE          mmScale4AVX2_done
-	VMOVUPS      (SI), Y8
-	VMOVUPS      32(SI), Y9
-	VBROADCASTSS (CX)(R9*4), Y10
+	VMOVUPS      (DI), Y8
+	VMOVUPS      32(DI), Y9
+	VBROADCASTSS (DX)(R10*4), Y10
 	VFMADD231PS  Y8, Y10, Y0
 	VFMADD231PS  Y9, Y10, Y1
-	VBROADCASTSS (DX)(R9*4), Y10
+	VBROADCASTSS (BX)(R10*4), Y10
 	VFMADD231PS  Y8, Y10, Y2
 	VFMADD231PS  Y9, Y10, Y3
-	VBROADCASTSS (BX)(R9*4), Y10
+	VBROADCASTSS (SI)(R10*4), Y10
 	VFMADD231PS  Y8, Y10, Y4
 	VFMADD231PS  Y9, Y10, Y5
-	VBROADCASTSS (AX)(R9*4), Y10
+	VBROADCASTSS (CX)(R10*4), Y10
 	VFMADD231PS  Y8, Y10, Y6
 	VFMADD231PS  Y9, Y10, Y7
-	ADDQ         DI, SI
-	INCQ         R9
+	ADDQ         R8, DI
+	INCQ         R10
 
 mmScale4AVX2_done:
-	MOVQ         c_base+0(FP), AX
-	MOVQ         ldc+24(FP), CX
-	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+104(FP), Y8
+	MOVQ         c_base+0(FP), CX
+	ADDQ         AX, CX
+	MOVQ         ldc+24(FP), DX
+	SHLQ         $0x02, DX
+	VBROADCASTSS alpha+112(FP), Y8
 	VMULPS       Y8, Y0, Y0
-	VMOVUPS      Y0, (AX)
+	VMOVUPS      Y0, (CX)
 	VMULPS       Y8, Y1, Y1
-	VMOVUPS      Y1, 32(AX)
-	ADDQ         CX, AX
+	VMOVUPS      Y1, 32(CX)
+	ADDQ         DX, CX
 	VMULPS       Y8, Y2, Y2
-	VMOVUPS      Y2, (AX)
+	VMOVUPS      Y2, (CX)
 	VMULPS       Y8, Y3, Y3
-	VMOVUPS      Y3, 32(AX)
-	ADDQ         CX, AX
+	VMOVUPS      Y3, 32(CX)
+	ADDQ         DX, CX
 	VMULPS       Y8, Y4, Y4
-	VMOVUPS      Y4, (AX)
+	VMOVUPS      Y4, (CX)
 	VMULPS       Y8, Y5, Y5
-	VMOVUPS      Y5, 32(AX)
-	ADDQ         CX, AX
+	VMOVUPS      Y5, 32(CX)
+	ADDQ         DX, CX
 	VMULPS       Y8, Y6, Y6
-	VMOVUPS      Y6, (AX)
+	VMOVUPS      Y6, (CX)
 	VMULPS       Y8, Y7, Y7
-	VMOVUPS      Y7, 32(AX)
+	VMOVUPS      Y7, 32(CX)
+	ADDQ         $0x40, AX
+	MOVQ         n+96(FP), CX
+	SHLQ         $0x02, CX
+	CMPQ         AX, CX
+	JB           mmScale4AVX2_cols
 	VZEROUPPER
 	RET
 
-// func mmScale2AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32)
+// func mmScale2AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n int, k int, alpha float32)
 // Requires: AVX, FMA3
-TEXT ·mmScale2AVX2(SB), NOSPLIT, $0-108
-	MOVQ   lda+56(FP), AX
-	SHLQ   $0x02, AX
-	MOVQ   a_base+32(FP), CX
-	LEAQ   (CX)(AX*1), AX
-	MOVQ   b_base+64(FP), DX
-	MOVQ   ldb+88(FP), BX
-	SHLQ   $0x02, BX
-	MOVQ   k+96(FP), SI
+TEXT ·mmScale2AVX2(SB), NOSPLIT, $0-116
+	XORQ AX, AX
+
+mmScale2AVX2_cols:
+	MOVQ   lda+56(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a_base+32(FP), DX
+	LEAQ   (DX)(CX*1), CX
+	MOVQ   b_base+64(FP), BX
+	ADDQ   AX, BX
+	MOVQ   ldb+88(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   k+104(FP), DI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	XORQ   DI, DI
-	MOVQ   SI, R8
-	ANDQ   $-2, R8
+	XORQ   R8, R8
+	MOVQ   DI, R9
+	ANDQ   $-2, R9
 	JZ     mmScale2AVX2_odd
 
 mmScale2AVX2_loop:
-	VMOVUPS      (DX), Y4
-	VMOVUPS      32(DX), Y5
-	VBROADCASTSS (CX)(DI*4), Y6
+	VMOVUPS      (BX), Y4
+	VMOVUPS      32(BX), Y5
+	VBROADCASTSS (DX)(R8*4), Y6
 	VFMADD231PS  Y4, Y6, Y0
 	VFMADD231PS  Y5, Y6, Y1
-	VBROADCASTSS (AX)(DI*4), Y6
+	VBROADCASTSS (CX)(R8*4), Y6
 	VFMADD231PS  Y4, Y6, Y2
 	VFMADD231PS  Y5, Y6, Y3
-	ADDQ         BX, DX
-	INCQ         DI
-	VMOVUPS      (DX), Y4
-	VMOVUPS      32(DX), Y5
-	VBROADCASTSS (CX)(DI*4), Y6
+	ADDQ         SI, BX
+	INCQ         R8
+	VMOVUPS      (BX), Y4
+	VMOVUPS      32(BX), Y5
+	VBROADCASTSS (DX)(R8*4), Y6
 	VFMADD231PS  Y4, Y6, Y0
 	VFMADD231PS  Y5, Y6, Y1
-	VBROADCASTSS (AX)(DI*4), Y6
+	VBROADCASTSS (CX)(R8*4), Y6
 	VFMADD231PS  Y4, Y6, Y2
 	VFMADD231PS  Y5, Y6, Y3
-	ADDQ         BX, DX
-	INCQ         DI
-	CMPQ         DI, R8
+	ADDQ         SI, BX
+	INCQ         R8
+	CMPQ         R8, R9
 	JB           mmScale2AVX2_loop
 
 mmScale2AVX2_odd:
-	CMPQ         DI, SI
+	CMPQ         R8, DI
 	JAE          mmScale2AVX2_done
-	VMOVUPS      (DX), Y4
-	VMOVUPS      32(DX), Y5
-	VBROADCASTSS (CX)(DI*4), Y6
+	VMOVUPS      (BX), Y4
+	VMOVUPS      32(BX), Y5
+	VBROADCASTSS (DX)(R8*4), Y6
 	VFMADD231PS  Y4, Y6, Y0
 	VFMADD231PS  Y5, Y6, Y1
-	VBROADCASTSS (AX)(DI*4), Y6
+	VBROADCASTSS (CX)(R8*4), Y6
 	VFMADD231PS  Y4, Y6, Y2
 	VFMADD231PS  Y5, Y6, Y3
-	ADDQ         BX, DX
-	INCQ         DI
+	ADDQ         SI, BX
+	INCQ         R8
 
 mmScale2AVX2_done:
-	MOVQ         c_base+0(FP), AX
-	MOVQ         ldc+24(FP), CX
-	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+104(FP), Y4
+	MOVQ         c_base+0(FP), CX
+	ADDQ         AX, CX
+	MOVQ         ldc+24(FP), DX
+	SHLQ         $0x02, DX
+	VBROADCASTSS alpha+112(FP), Y4
 	VMULPS       Y4, Y0, Y0
-	VMOVUPS      Y0, (AX)
+	VMOVUPS      Y0, (CX)
 	VMULPS       Y4, Y1, Y1
-	VMOVUPS      Y1, 32(AX)
-	ADDQ         CX, AX
+	VMOVUPS      Y1, 32(CX)
+	ADDQ         DX, CX
 	VMULPS       Y4, Y2, Y2
-	VMOVUPS      Y2, (AX)
+	VMOVUPS      Y2, (CX)
 	VMULPS       Y4, Y3, Y3
-	VMOVUPS      Y3, 32(AX)
+	VMOVUPS      Y3, 32(CX)
+	ADDQ         $0x40, AX
+	MOVQ         n+96(FP), CX
+	SHLQ         $0x02, CX
+	CMPQ         AX, CX
+	JB           mmScale2AVX2_cols
 	VZEROUPPER
 	RET
 
-// func mmScale1AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32)
+// func mmScale1AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n int, k int, alpha float32)
 // Requires: AVX, FMA3
-TEXT ·mmScale1AVX2(SB), NOSPLIT, $0-108
-	MOVQ   lda+56(FP), AX
-	SHLQ   $0x02, AX
-	MOVQ   a_base+32(FP), AX
-	MOVQ   b_base+64(FP), CX
-	MOVQ   ldb+88(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   k+96(FP), BX
+TEXT ·mmScale1AVX2(SB), NOSPLIT, $0-116
+	XORQ AX, AX
+
+mmScale1AVX2_cols:
+	MOVQ   lda+56(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a_base+32(FP), CX
+	MOVQ   b_base+64(FP), DX
+	ADDQ   AX, DX
+	MOVQ   ldb+88(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   k+104(FP), SI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
-	XORQ   SI, SI
-	MOVQ   BX, DI
-	ANDQ   $-2, DI
+	XORQ   DI, DI
+	MOVQ   SI, R8
+	ANDQ   $-2, R8
 	JZ     mmScale1AVX2_odd
 
 mmScale1AVX2_loop:
-	VMOVUPS      (CX), Y2
-	VMOVUPS      32(CX), Y3
-	VBROADCASTSS (AX)(SI*4), Y4
+	VMOVUPS      (DX), Y2
+	VMOVUPS      32(DX), Y3
+	VBROADCASTSS (CX)(DI*4), Y4
 	VFMADD231PS  Y2, Y4, Y0
 	VFMADD231PS  Y3, Y4, Y1
-	ADDQ         DX, CX
-	INCQ         SI
-	VMOVUPS      (CX), Y2
-	VMOVUPS      32(CX), Y3
-	VBROADCASTSS (AX)(SI*4), Y4
+	ADDQ         BX, DX
+	INCQ         DI
+	VMOVUPS      (DX), Y2
+	VMOVUPS      32(DX), Y3
+	VBROADCASTSS (CX)(DI*4), Y4
 	VFMADD231PS  Y2, Y4, Y0
 	VFMADD231PS  Y3, Y4, Y1
-	ADDQ         DX, CX
-	INCQ         SI
-	CMPQ         SI, DI
+	ADDQ         BX, DX
+	INCQ         DI
+	CMPQ         DI, R8
 	JB           mmScale1AVX2_loop
 
 mmScale1AVX2_odd:
-	CMPQ         SI, BX
+	CMPQ         DI, SI
 	JAE          mmScale1AVX2_done
-	VMOVUPS      (CX), Y2
-	VMOVUPS      32(CX), Y3
-	VBROADCASTSS (AX)(SI*4), Y4
+	VMOVUPS      (DX), Y2
+	VMOVUPS      32(DX), Y3
+	VBROADCASTSS (CX)(DI*4), Y4
 	VFMADD231PS  Y2, Y4, Y0
 	VFMADD231PS  Y3, Y4, Y1
-	ADDQ         DX, CX
-	INCQ         SI
+	ADDQ         BX, DX
+	INCQ         DI
 
 mmScale1AVX2_done:
-	MOVQ         c_base+0(FP), AX
-	MOVQ         ldc+24(FP), CX
-	SHLQ         $0x02, CX
-	VBROADCASTSS alpha+104(FP), Y2
+	MOVQ         c_base+0(FP), CX
+	ADDQ         AX, CX
+	MOVQ         ldc+24(FP), DX
+	SHLQ         $0x02, DX
+	VBROADCASTSS alpha+112(FP), Y2
 	VMULPS       Y2, Y0, Y0
-	VMOVUPS      Y0, (AX)
+	VMOVUPS      Y0, (CX)
 	VMULPS       Y2, Y1, Y1
-	VMOVUPS      Y1, 32(AX)
+	VMOVUPS      Y1, 32(CX)
+	ADDQ         $0x40, AX
+	MOVQ         n+96(FP), CX
+	SHLQ         $0x02, CX
+	CMPQ         AX, CX
+	JB           mmScale1AVX2_cols
 	VZEROUPPER
 	RET
 
-// func mmAdd4AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32)
+// func mmAdd4AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n int, k int, alpha float32)
 // Requires: AVX, FMA3
-TEXT ·mmAdd4AVX2(SB), NOSPLIT, $0-108
-	MOVQ   lda+56(FP), AX
-	SHLQ   $0x02, AX
-	MOVQ   a_base+32(FP), CX
-	LEAQ   (CX)(AX*1), DX
-	LEAQ   (DX)(AX*1), BX
-	LEAQ   (BX)(AX*1), AX
-	MOVQ   b_base+64(FP), SI
-	MOVQ   ldb+88(FP), DI
-	SHLQ   $0x02, DI
-	MOVQ   k+96(FP), R8
+TEXT ·mmAdd4AVX2(SB), NOSPLIT, $0-116
+	XORQ AX, AX
+
+mmAdd4AVX2_cols:
+	MOVQ   lda+56(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a_base+32(FP), DX
+	LEAQ   (DX)(CX*1), BX
+	LEAQ   (BX)(CX*1), SI
+	LEAQ   (SI)(CX*1), CX
+	MOVQ   b_base+64(FP), DI
+	ADDQ   AX, DI
+	MOVQ   ldb+88(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   k+104(FP), R9
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -267,234 +301,264 @@ TEXT ·mmAdd4AVX2(SB), NOSPLIT, $0-108
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
-	XORQ   R9, R9
-	MOVQ   R8, R10
-	ANDQ   $-2, R10
+	XORQ   R10, R10
+	MOVQ   R9, R11
+	ANDQ   $-2, R11
 	JZ     mmAdd4AVX2_odd
 
 mmAdd4AVX2_loop:
-	VMOVUPS      (SI), Y8
-	VMOVUPS      32(SI), Y9
-	VBROADCASTSS (CX)(R9*4), Y10
+	VMOVUPS      (DI), Y8
+	VMOVUPS      32(DI), Y9
+	VBROADCASTSS (DX)(R10*4), Y10
 	VFMADD231PS  Y8, Y10, Y0
 	VFMADD231PS  Y9, Y10, Y1
-	VBROADCASTSS (DX)(R9*4), Y10
+	VBROADCASTSS (BX)(R10*4), Y10
 	VFMADD231PS  Y8, Y10, Y2
 	VFMADD231PS  Y9, Y10, Y3
-	VBROADCASTSS (BX)(R9*4), Y10
+	VBROADCASTSS (SI)(R10*4), Y10
 	VFMADD231PS  Y8, Y10, Y4
 	VFMADD231PS  Y9, Y10, Y5
-	VBROADCASTSS (AX)(R9*4), Y10
+	VBROADCASTSS (CX)(R10*4), Y10
 	VFMADD231PS  Y8, Y10, Y6
 	VFMADD231PS  Y9, Y10, Y7
-	ADDQ         DI, SI
-	INCQ         R9
-	VMOVUPS      (SI), Y8
-	VMOVUPS      32(SI), Y9
-	VBROADCASTSS (CX)(R9*4), Y10
+	ADDQ         R8, DI
+	INCQ         R10
+	VMOVUPS      (DI), Y8
+	VMOVUPS      32(DI), Y9
+	VBROADCASTSS (DX)(R10*4), Y10
 	VFMADD231PS  Y8, Y10, Y0
 	VFMADD231PS  Y9, Y10, Y1
-	VBROADCASTSS (DX)(R9*4), Y10
+	VBROADCASTSS (BX)(R10*4), Y10
 	VFMADD231PS  Y8, Y10, Y2
 	VFMADD231PS  Y9, Y10, Y3
-	VBROADCASTSS (BX)(R9*4), Y10
+	VBROADCASTSS (SI)(R10*4), Y10
 	VFMADD231PS  Y8, Y10, Y4
 	VFMADD231PS  Y9, Y10, Y5
-	VBROADCASTSS (AX)(R9*4), Y10
+	VBROADCASTSS (CX)(R10*4), Y10
 	VFMADD231PS  Y8, Y10, Y6
 	VFMADD231PS  Y9, Y10, Y7
-	ADDQ         DI, SI
-	INCQ         R9
-	CMPQ         R9, R10
+	ADDQ         R8, DI
+	INCQ         R10
+	CMPQ         R10, R11
 	JB           mmAdd4AVX2_loop
 
 mmAdd4AVX2_odd:
-	CMPQ         R9, R8
+	CMPQ         R10, R9
 	JAE          mmAdd4AVX2_done
-	VMOVUPS      (SI), Y8
-	VMOVUPS      32(SI), Y9
-	VBROADCASTSS (CX)(R9*4), Y10
+	VMOVUPS      (DI), Y8
+	VMOVUPS      32(DI), Y9
+	VBROADCASTSS (DX)(R10*4), Y10
 	VFMADD231PS  Y8, Y10, Y0
 	VFMADD231PS  Y9, Y10, Y1
-	VBROADCASTSS (DX)(R9*4), Y10
+	VBROADCASTSS (BX)(R10*4), Y10
 	VFMADD231PS  Y8, Y10, Y2
 	VFMADD231PS  Y9, Y10, Y3
-	VBROADCASTSS (BX)(R9*4), Y10
+	VBROADCASTSS (SI)(R10*4), Y10
 	VFMADD231PS  Y8, Y10, Y4
 	VFMADD231PS  Y9, Y10, Y5
-	VBROADCASTSS (AX)(R9*4), Y10
+	VBROADCASTSS (CX)(R10*4), Y10
 	VFMADD231PS  Y8, Y10, Y6
 	VFMADD231PS  Y9, Y10, Y7
-	ADDQ         DI, SI
-	INCQ         R9
+	ADDQ         R8, DI
+	INCQ         R10
 
 mmAdd4AVX2_done:
-	MOVQ    c_base+0(FP), AX
-	MOVQ    ldc+24(FP), CX
+	MOVQ    c_base+0(FP), CX
+	ADDQ    AX, CX
+	MOVQ    ldc+24(FP), DX
+	SHLQ    $0x02, DX
+	VADDPS  (CX), Y0, Y0
+	VMOVUPS Y0, (CX)
+	VADDPS  32(CX), Y1, Y1
+	VMOVUPS Y1, 32(CX)
+	ADDQ    DX, CX
+	VADDPS  (CX), Y2, Y2
+	VMOVUPS Y2, (CX)
+	VADDPS  32(CX), Y3, Y3
+	VMOVUPS Y3, 32(CX)
+	ADDQ    DX, CX
+	VADDPS  (CX), Y4, Y4
+	VMOVUPS Y4, (CX)
+	VADDPS  32(CX), Y5, Y5
+	VMOVUPS Y5, 32(CX)
+	ADDQ    DX, CX
+	VADDPS  (CX), Y6, Y6
+	VMOVUPS Y6, (CX)
+	VADDPS  32(CX), Y7, Y7
+	VMOVUPS Y7, 32(CX)
+	ADDQ    $0x40, AX
+	MOVQ    n+96(FP), CX
 	SHLQ    $0x02, CX
-	VADDPS  (AX), Y0, Y0
-	VMOVUPS Y0, (AX)
-	VADDPS  32(AX), Y1, Y1
-	VMOVUPS Y1, 32(AX)
-	ADDQ    CX, AX
-	VADDPS  (AX), Y2, Y2
-	VMOVUPS Y2, (AX)
-	VADDPS  32(AX), Y3, Y3
-	VMOVUPS Y3, 32(AX)
-	ADDQ    CX, AX
-	VADDPS  (AX), Y4, Y4
-	VMOVUPS Y4, (AX)
-	VADDPS  32(AX), Y5, Y5
-	VMOVUPS Y5, 32(AX)
-	ADDQ    CX, AX
-	VADDPS  (AX), Y6, Y6
-	VMOVUPS Y6, (AX)
-	VADDPS  32(AX), Y7, Y7
-	VMOVUPS Y7, 32(AX)
+	CMPQ    AX, CX
+	JB      mmAdd4AVX2_cols
 	VZEROUPPER
 	RET
 
-// func mmAdd2AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32)
+// func mmAdd2AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n int, k int, alpha float32)
 // Requires: AVX, FMA3
-TEXT ·mmAdd2AVX2(SB), NOSPLIT, $0-108
-	MOVQ   lda+56(FP), AX
-	SHLQ   $0x02, AX
-	MOVQ   a_base+32(FP), CX
-	LEAQ   (CX)(AX*1), AX
-	MOVQ   b_base+64(FP), DX
-	MOVQ   ldb+88(FP), BX
-	SHLQ   $0x02, BX
-	MOVQ   k+96(FP), SI
+TEXT ·mmAdd2AVX2(SB), NOSPLIT, $0-116
+	XORQ AX, AX
+
+mmAdd2AVX2_cols:
+	MOVQ   lda+56(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a_base+32(FP), DX
+	LEAQ   (DX)(CX*1), CX
+	MOVQ   b_base+64(FP), BX
+	ADDQ   AX, BX
+	MOVQ   ldb+88(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   k+104(FP), DI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	XORQ   DI, DI
-	MOVQ   SI, R8
-	ANDQ   $-2, R8
+	XORQ   R8, R8
+	MOVQ   DI, R9
+	ANDQ   $-2, R9
 	JZ     mmAdd2AVX2_odd
 
 mmAdd2AVX2_loop:
-	VMOVUPS      (DX), Y4
-	VMOVUPS      32(DX), Y5
-	VBROADCASTSS (CX)(DI*4), Y6
+	VMOVUPS      (BX), Y4
+	VMOVUPS      32(BX), Y5
+	VBROADCASTSS (DX)(R8*4), Y6
 	VFMADD231PS  Y4, Y6, Y0
 	VFMADD231PS  Y5, Y6, Y1
-	VBROADCASTSS (AX)(DI*4), Y6
+	VBROADCASTSS (CX)(R8*4), Y6
 	VFMADD231PS  Y4, Y6, Y2
 	VFMADD231PS  Y5, Y6, Y3
-	ADDQ         BX, DX
-	INCQ         DI
-	VMOVUPS      (DX), Y4
-	VMOVUPS      32(DX), Y5
-	VBROADCASTSS (CX)(DI*4), Y6
+	ADDQ         SI, BX
+	INCQ         R8
+	VMOVUPS      (BX), Y4
+	VMOVUPS      32(BX), Y5
+	VBROADCASTSS (DX)(R8*4), Y6
 	VFMADD231PS  Y4, Y6, Y0
 	VFMADD231PS  Y5, Y6, Y1
-	VBROADCASTSS (AX)(DI*4), Y6
+	VBROADCASTSS (CX)(R8*4), Y6
 	VFMADD231PS  Y4, Y6, Y2
 	VFMADD231PS  Y5, Y6, Y3
-	ADDQ         BX, DX
-	INCQ         DI
-	CMPQ         DI, R8
+	ADDQ         SI, BX
+	INCQ         R8
+	CMPQ         R8, R9
 	JB           mmAdd2AVX2_loop
 
 mmAdd2AVX2_odd:
-	CMPQ         DI, SI
+	CMPQ         R8, DI
 	JAE          mmAdd2AVX2_done
-	VMOVUPS      (DX), Y4
-	VMOVUPS      32(DX), Y5
-	VBROADCASTSS (CX)(DI*4), Y6
+	VMOVUPS      (BX), Y4
+	VMOVUPS      32(BX), Y5
+	VBROADCASTSS (DX)(R8*4), Y6
 	VFMADD231PS  Y4, Y6, Y0
 	VFMADD231PS  Y5, Y6, Y1
-	VBROADCASTSS (AX)(DI*4), Y6
+	VBROADCASTSS (CX)(R8*4), Y6
 	VFMADD231PS  Y4, Y6, Y2
 	VFMADD231PS  Y5, Y6, Y3
-	ADDQ         BX, DX
-	INCQ         DI
+	ADDQ         SI, BX
+	INCQ         R8
 
 mmAdd2AVX2_done:
-	MOVQ    c_base+0(FP), AX
-	MOVQ    ldc+24(FP), CX
+	MOVQ    c_base+0(FP), CX
+	ADDQ    AX, CX
+	MOVQ    ldc+24(FP), DX
+	SHLQ    $0x02, DX
+	VADDPS  (CX), Y0, Y0
+	VMOVUPS Y0, (CX)
+	VADDPS  32(CX), Y1, Y1
+	VMOVUPS Y1, 32(CX)
+	ADDQ    DX, CX
+	VADDPS  (CX), Y2, Y2
+	VMOVUPS Y2, (CX)
+	VADDPS  32(CX), Y3, Y3
+	VMOVUPS Y3, 32(CX)
+	ADDQ    $0x40, AX
+	MOVQ    n+96(FP), CX
 	SHLQ    $0x02, CX
-	VADDPS  (AX), Y0, Y0
-	VMOVUPS Y0, (AX)
-	VADDPS  32(AX), Y1, Y1
-	VMOVUPS Y1, 32(AX)
-	ADDQ    CX, AX
-	VADDPS  (AX), Y2, Y2
-	VMOVUPS Y2, (AX)
-	VADDPS  32(AX), Y3, Y3
-	VMOVUPS Y3, 32(AX)
+	CMPQ    AX, CX
+	JB      mmAdd2AVX2_cols
 	VZEROUPPER
 	RET
 
-// func mmAdd1AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32)
+// func mmAdd1AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n int, k int, alpha float32)
 // Requires: AVX, FMA3
-TEXT ·mmAdd1AVX2(SB), NOSPLIT, $0-108
-	MOVQ   lda+56(FP), AX
-	SHLQ   $0x02, AX
-	MOVQ   a_base+32(FP), AX
-	MOVQ   b_base+64(FP), CX
-	MOVQ   ldb+88(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   k+96(FP), BX
+TEXT ·mmAdd1AVX2(SB), NOSPLIT, $0-116
+	XORQ AX, AX
+
+mmAdd1AVX2_cols:
+	MOVQ   lda+56(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a_base+32(FP), CX
+	MOVQ   b_base+64(FP), DX
+	ADDQ   AX, DX
+	MOVQ   ldb+88(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   k+104(FP), SI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
-	XORQ   SI, SI
-	MOVQ   BX, DI
-	ANDQ   $-2, DI
+	XORQ   DI, DI
+	MOVQ   SI, R8
+	ANDQ   $-2, R8
 	JZ     mmAdd1AVX2_odd
 
 mmAdd1AVX2_loop:
-	VMOVUPS      (CX), Y2
-	VMOVUPS      32(CX), Y3
-	VBROADCASTSS (AX)(SI*4), Y4
+	VMOVUPS      (DX), Y2
+	VMOVUPS      32(DX), Y3
+	VBROADCASTSS (CX)(DI*4), Y4
 	VFMADD231PS  Y2, Y4, Y0
 	VFMADD231PS  Y3, Y4, Y1
-	ADDQ         DX, CX
-	INCQ         SI
-	VMOVUPS      (CX), Y2
-	VMOVUPS      32(CX), Y3
-	VBROADCASTSS (AX)(SI*4), Y4
+	ADDQ         BX, DX
+	INCQ         DI
+	VMOVUPS      (DX), Y2
+	VMOVUPS      32(DX), Y3
+	VBROADCASTSS (CX)(DI*4), Y4
 	VFMADD231PS  Y2, Y4, Y0
 	VFMADD231PS  Y3, Y4, Y1
-	ADDQ         DX, CX
-	INCQ         SI
-	CMPQ         SI, DI
+	ADDQ         BX, DX
+	INCQ         DI
+	CMPQ         DI, R8
 	JB           mmAdd1AVX2_loop
 
 mmAdd1AVX2_odd:
-	CMPQ         SI, BX
+	CMPQ         DI, SI
 	JAE          mmAdd1AVX2_done
-	VMOVUPS      (CX), Y2
-	VMOVUPS      32(CX), Y3
-	VBROADCASTSS (AX)(SI*4), Y4
+	VMOVUPS      (DX), Y2
+	VMOVUPS      32(DX), Y3
+	VBROADCASTSS (CX)(DI*4), Y4
 	VFMADD231PS  Y2, Y4, Y0
 	VFMADD231PS  Y3, Y4, Y1
-	ADDQ         DX, CX
-	INCQ         SI
+	ADDQ         BX, DX
+	INCQ         DI
 
 mmAdd1AVX2_done:
-	MOVQ    c_base+0(FP), AX
-	MOVQ    ldc+24(FP), CX
+	MOVQ    c_base+0(FP), CX
+	ADDQ    AX, CX
+	MOVQ    ldc+24(FP), DX
+	SHLQ    $0x02, DX
+	VADDPS  (CX), Y0, Y0
+	VMOVUPS Y0, (CX)
+	VADDPS  32(CX), Y1, Y1
+	VMOVUPS Y1, 32(CX)
+	ADDQ    $0x40, AX
+	MOVQ    n+96(FP), CX
 	SHLQ    $0x02, CX
-	VADDPS  (AX), Y0, Y0
-	VMOVUPS Y0, (AX)
-	VADDPS  32(AX), Y1, Y1
-	VMOVUPS Y1, 32(AX)
+	CMPQ    AX, CX
+	JB      mmAdd1AVX2_cols
 	VZEROUPPER
 	RET
 
-// func mmAddTAVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32)
+// func mmAddTAVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n int, k int, alpha float32)
 // Requires: AVX, FMA3
-TEXT ·mmAddTAVX2(SB), NOSPLIT, $0-108
-	MOVQ   lda+56(FP), AX
-	SHLQ   $0x02, AX
-	MOVQ   a_base+32(FP), CX
-	MOVQ   b_base+64(FP), DX
-	MOVQ   ldb+88(FP), BX
-	SHLQ   $0x02, BX
-	MOVQ   k+96(FP), SI
+TEXT ·mmAddTAVX2(SB), NOSPLIT, $0-116
+	XORQ AX, AX
+
+mmAddTAVX2_cols:
+	MOVQ   lda+56(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a_base+32(FP), DX
+	MOVQ   b_base+64(FP), BX
+	ADDQ   AX, BX
+	MOVQ   ldb+88(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   k+104(FP), DI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -507,134 +571,144 @@ TEXT ·mmAddTAVX2(SB), NOSPLIT, $0-108
 	VXORPS Y9, Y9, Y9
 	VXORPS Y10, Y10, Y10
 	VXORPS Y11, Y11, Y11
-	XORQ   DI, DI
-	MOVQ   SI, R8
-	ANDQ   $-2, R8
+	XORQ   R8, R8
+	MOVQ   DI, R9
+	ANDQ   $-2, R9
 	JZ     mmAddTAVX2_odd
 
 mmAddTAVX2_loop:
-	VMOVUPS      (DX), Y12
-	VMOVUPS      32(DX), Y13
-	VBROADCASTSS (CX), Y14
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
+	VBROADCASTSS (DX), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
-	VBROADCASTSS 4(CX), Y14
+	VBROADCASTSS 4(DX), Y14
 	VFMADD231PS  Y12, Y14, Y2
 	VFMADD231PS  Y13, Y14, Y3
-	VBROADCASTSS 8(CX), Y14
+	VBROADCASTSS 8(DX), Y14
 	VFMADD231PS  Y12, Y14, Y4
 	VFMADD231PS  Y13, Y14, Y5
-	VBROADCASTSS 12(CX), Y14
+	VBROADCASTSS 12(DX), Y14
 	VFMADD231PS  Y12, Y14, Y6
 	VFMADD231PS  Y13, Y14, Y7
-	VBROADCASTSS 16(CX), Y14
+	VBROADCASTSS 16(DX), Y14
 	VFMADD231PS  Y12, Y14, Y8
 	VFMADD231PS  Y13, Y14, Y9
-	VBROADCASTSS 20(CX), Y14
+	VBROADCASTSS 20(DX), Y14
 	VFMADD231PS  Y12, Y14, Y10
 	VFMADD231PS  Y13, Y14, Y11
-	ADDQ         BX, DX
-	ADDQ         AX, CX
-	INCQ         DI
-	VMOVUPS      (DX), Y12
-	VMOVUPS      32(DX), Y13
-	VBROADCASTSS (CX), Y14
+	ADDQ         SI, BX
+	ADDQ         CX, DX
+	INCQ         R8
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
+	VBROADCASTSS (DX), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
-	VBROADCASTSS 4(CX), Y14
+	VBROADCASTSS 4(DX), Y14
 	VFMADD231PS  Y12, Y14, Y2
 	VFMADD231PS  Y13, Y14, Y3
-	VBROADCASTSS 8(CX), Y14
+	VBROADCASTSS 8(DX), Y14
 	VFMADD231PS  Y12, Y14, Y4
 	VFMADD231PS  Y13, Y14, Y5
-	VBROADCASTSS 12(CX), Y14
+	VBROADCASTSS 12(DX), Y14
 	VFMADD231PS  Y12, Y14, Y6
 	VFMADD231PS  Y13, Y14, Y7
-	VBROADCASTSS 16(CX), Y14
+	VBROADCASTSS 16(DX), Y14
 	VFMADD231PS  Y12, Y14, Y8
 	VFMADD231PS  Y13, Y14, Y9
-	VBROADCASTSS 20(CX), Y14
+	VBROADCASTSS 20(DX), Y14
 	VFMADD231PS  Y12, Y14, Y10
 	VFMADD231PS  Y13, Y14, Y11
-	ADDQ         BX, DX
-	ADDQ         AX, CX
-	INCQ         DI
-	CMPQ         DI, R8
+	ADDQ         SI, BX
+	ADDQ         CX, DX
+	INCQ         R8
+	CMPQ         R8, R9
 	JB           mmAddTAVX2_loop
 
 mmAddTAVX2_odd:
-	CMPQ         DI, SI
+	CMPQ         R8, DI
 	JAE          mmAddTAVX2_done
-	VMOVUPS      (DX), Y12
-	VMOVUPS      32(DX), Y13
-	VBROADCASTSS (CX), Y14
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
+	VBROADCASTSS (DX), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
-	VBROADCASTSS 4(CX), Y14
+	VBROADCASTSS 4(DX), Y14
 	VFMADD231PS  Y12, Y14, Y2
 	VFMADD231PS  Y13, Y14, Y3
-	VBROADCASTSS 8(CX), Y14
+	VBROADCASTSS 8(DX), Y14
 	VFMADD231PS  Y12, Y14, Y4
 	VFMADD231PS  Y13, Y14, Y5
-	VBROADCASTSS 12(CX), Y14
+	VBROADCASTSS 12(DX), Y14
 	VFMADD231PS  Y12, Y14, Y6
 	VFMADD231PS  Y13, Y14, Y7
-	VBROADCASTSS 16(CX), Y14
+	VBROADCASTSS 16(DX), Y14
 	VFMADD231PS  Y12, Y14, Y8
 	VFMADD231PS  Y13, Y14, Y9
-	VBROADCASTSS 20(CX), Y14
+	VBROADCASTSS 20(DX), Y14
 	VFMADD231PS  Y12, Y14, Y10
 	VFMADD231PS  Y13, Y14, Y11
-	ADDQ         BX, DX
-	ADDQ         AX, CX
-	INCQ         DI
+	ADDQ         SI, BX
+	ADDQ         CX, DX
+	INCQ         R8
 
 mmAddTAVX2_done:
-	MOVQ    c_base+0(FP), AX
-	MOVQ    ldc+24(FP), CX
+	MOVQ    c_base+0(FP), CX
+	ADDQ    AX, CX
+	MOVQ    ldc+24(FP), DX
+	SHLQ    $0x02, DX
+	VADDPS  (CX), Y0, Y0
+	VMOVUPS Y0, (CX)
+	VADDPS  32(CX), Y1, Y1
+	VMOVUPS Y1, 32(CX)
+	ADDQ    DX, CX
+	VADDPS  (CX), Y2, Y2
+	VMOVUPS Y2, (CX)
+	VADDPS  32(CX), Y3, Y3
+	VMOVUPS Y3, 32(CX)
+	ADDQ    DX, CX
+	VADDPS  (CX), Y4, Y4
+	VMOVUPS Y4, (CX)
+	VADDPS  32(CX), Y5, Y5
+	VMOVUPS Y5, 32(CX)
+	ADDQ    DX, CX
+	VADDPS  (CX), Y6, Y6
+	VMOVUPS Y6, (CX)
+	VADDPS  32(CX), Y7, Y7
+	VMOVUPS Y7, 32(CX)
+	ADDQ    DX, CX
+	VADDPS  (CX), Y8, Y8
+	VMOVUPS Y8, (CX)
+	VADDPS  32(CX), Y9, Y9
+	VMOVUPS Y9, 32(CX)
+	ADDQ    DX, CX
+	VADDPS  (CX), Y10, Y10
+	VMOVUPS Y10, (CX)
+	VADDPS  32(CX), Y11, Y11
+	VMOVUPS Y11, 32(CX)
+	ADDQ    $0x40, AX
+	MOVQ    n+96(FP), CX
 	SHLQ    $0x02, CX
-	VADDPS  (AX), Y0, Y0
-	VMOVUPS Y0, (AX)
-	VADDPS  32(AX), Y1, Y1
-	VMOVUPS Y1, 32(AX)
-	ADDQ    CX, AX
-	VADDPS  (AX), Y2, Y2
-	VMOVUPS Y2, (AX)
-	VADDPS  32(AX), Y3, Y3
-	VMOVUPS Y3, 32(AX)
-	ADDQ    CX, AX
-	VADDPS  (AX), Y4, Y4
-	VMOVUPS Y4, (AX)
-	VADDPS  32(AX), Y5, Y5
-	VMOVUPS Y5, 32(AX)
-	ADDQ    CX, AX
-	VADDPS  (AX), Y6, Y6
-	VMOVUPS Y6, (AX)
-	VADDPS  32(AX), Y7, Y7
-	VMOVUPS Y7, 32(AX)
-	ADDQ    CX, AX
-	VADDPS  (AX), Y8, Y8
-	VMOVUPS Y8, (AX)
-	VADDPS  32(AX), Y9, Y9
-	VMOVUPS Y9, 32(AX)
-	ADDQ    CX, AX
-	VADDPS  (AX), Y10, Y10
-	VMOVUPS Y10, (AX)
-	VADDPS  32(AX), Y11, Y11
-	VMOVUPS Y11, 32(AX)
+	CMPQ    AX, CX
+	JB      mmAddTAVX2_cols
 	VZEROUPPER
 	RET
 
-// func mmAddT4AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32)
+// func mmAddT4AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n int, k int, alpha float32)
 // Requires: AVX, FMA3
-TEXT ·mmAddT4AVX2(SB), NOSPLIT, $0-108
-	MOVQ   lda+56(FP), AX
-	SHLQ   $0x02, AX
-	MOVQ   a_base+32(FP), CX
-	MOVQ   b_base+64(FP), DX
-	MOVQ   ldb+88(FP), BX
-	SHLQ   $0x02, BX
-	MOVQ   k+96(FP), SI
+TEXT ·mmAddT4AVX2(SB), NOSPLIT, $0-116
+	XORQ AX, AX
+
+mmAddT4AVX2_cols:
+	MOVQ   lda+56(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a_base+32(FP), DX
+	MOVQ   b_base+64(FP), BX
+	ADDQ   AX, BX
+	MOVQ   ldb+88(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   k+104(FP), DI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -643,228 +717,254 @@ TEXT ·mmAddT4AVX2(SB), NOSPLIT, $0-108
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
-	XORQ   DI, DI
-	MOVQ   SI, R8
-	ANDQ   $-2, R8
+	XORQ   R8, R8
+	MOVQ   DI, R9
+	ANDQ   $-2, R9
 	JZ     mmAddT4AVX2_odd
 
 mmAddT4AVX2_loop:
-	VMOVUPS      (DX), Y8
-	VMOVUPS      32(DX), Y9
-	VBROADCASTSS (CX), Y10
+	VMOVUPS      (BX), Y8
+	VMOVUPS      32(BX), Y9
+	VBROADCASTSS (DX), Y10
 	VFMADD231PS  Y8, Y10, Y0
 	VFMADD231PS  Y9, Y10, Y1
-	VBROADCASTSS 4(CX), Y10
+	VBROADCASTSS 4(DX), Y10
 	VFMADD231PS  Y8, Y10, Y2
 	VFMADD231PS  Y9, Y10, Y3
-	VBROADCASTSS 8(CX), Y10
+	VBROADCASTSS 8(DX), Y10
 	VFMADD231PS  Y8, Y10, Y4
 	VFMADD231PS  Y9, Y10, Y5
-	VBROADCASTSS 12(CX), Y10
+	VBROADCASTSS 12(DX), Y10
 	VFMADD231PS  Y8, Y10, Y6
 	VFMADD231PS  Y9, Y10, Y7
-	ADDQ         BX, DX
-	ADDQ         AX, CX
-	INCQ         DI
-	VMOVUPS      (DX), Y8
-	VMOVUPS      32(DX), Y9
-	VBROADCASTSS (CX), Y10
+	ADDQ         SI, BX
+	ADDQ         CX, DX
+	INCQ         R8
+	VMOVUPS      (BX), Y8
+	VMOVUPS      32(BX), Y9
+	VBROADCASTSS (DX), Y10
 	VFMADD231PS  Y8, Y10, Y0
 	VFMADD231PS  Y9, Y10, Y1
-	VBROADCASTSS 4(CX), Y10
+	VBROADCASTSS 4(DX), Y10
 	VFMADD231PS  Y8, Y10, Y2
 	VFMADD231PS  Y9, Y10, Y3
-	VBROADCASTSS 8(CX), Y10
+	VBROADCASTSS 8(DX), Y10
 	VFMADD231PS  Y8, Y10, Y4
 	VFMADD231PS  Y9, Y10, Y5
-	VBROADCASTSS 12(CX), Y10
+	VBROADCASTSS 12(DX), Y10
 	VFMADD231PS  Y8, Y10, Y6
 	VFMADD231PS  Y9, Y10, Y7
-	ADDQ         BX, DX
-	ADDQ         AX, CX
-	INCQ         DI
-	CMPQ         DI, R8
+	ADDQ         SI, BX
+	ADDQ         CX, DX
+	INCQ         R8
+	CMPQ         R8, R9
 	JB           mmAddT4AVX2_loop
 
 mmAddT4AVX2_odd:
-	CMPQ         DI, SI
+	CMPQ         R8, DI
 	JAE          mmAddT4AVX2_done
-	VMOVUPS      (DX), Y8
-	VMOVUPS      32(DX), Y9
-	VBROADCASTSS (CX), Y10
+	VMOVUPS      (BX), Y8
+	VMOVUPS      32(BX), Y9
+	VBROADCASTSS (DX), Y10
 	VFMADD231PS  Y8, Y10, Y0
 	VFMADD231PS  Y9, Y10, Y1
-	VBROADCASTSS 4(CX), Y10
+	VBROADCASTSS 4(DX), Y10
 	VFMADD231PS  Y8, Y10, Y2
 	VFMADD231PS  Y9, Y10, Y3
-	VBROADCASTSS 8(CX), Y10
+	VBROADCASTSS 8(DX), Y10
 	VFMADD231PS  Y8, Y10, Y4
 	VFMADD231PS  Y9, Y10, Y5
-	VBROADCASTSS 12(CX), Y10
+	VBROADCASTSS 12(DX), Y10
 	VFMADD231PS  Y8, Y10, Y6
 	VFMADD231PS  Y9, Y10, Y7
-	ADDQ         BX, DX
-	ADDQ         AX, CX
-	INCQ         DI
+	ADDQ         SI, BX
+	ADDQ         CX, DX
+	INCQ         R8
 
 mmAddT4AVX2_done:
-	MOVQ    c_base+0(FP), AX
-	MOVQ    ldc+24(FP), CX
+	MOVQ    c_base+0(FP), CX
+	ADDQ    AX, CX
+	MOVQ    ldc+24(FP), DX
+	SHLQ    $0x02, DX
+	VADDPS  (CX), Y0, Y0
+	VMOVUPS Y0, (CX)
+	VADDPS  32(CX), Y1, Y1
+	VMOVUPS Y1, 32(CX)
+	ADDQ    DX, CX
+	VADDPS  (CX), Y2, Y2
+	VMOVUPS Y2, (CX)
+	VADDPS  32(CX), Y3, Y3
+	VMOVUPS Y3, 32(CX)
+	ADDQ    DX, CX
+	VADDPS  (CX), Y4, Y4
+	VMOVUPS Y4, (CX)
+	VADDPS  32(CX), Y5, Y5
+	VMOVUPS Y5, 32(CX)
+	ADDQ    DX, CX
+	VADDPS  (CX), Y6, Y6
+	VMOVUPS Y6, (CX)
+	VADDPS  32(CX), Y7, Y7
+	VMOVUPS Y7, 32(CX)
+	ADDQ    $0x40, AX
+	MOVQ    n+96(FP), CX
 	SHLQ    $0x02, CX
-	VADDPS  (AX), Y0, Y0
-	VMOVUPS Y0, (AX)
-	VADDPS  32(AX), Y1, Y1
-	VMOVUPS Y1, 32(AX)
-	ADDQ    CX, AX
-	VADDPS  (AX), Y2, Y2
-	VMOVUPS Y2, (AX)
-	VADDPS  32(AX), Y3, Y3
-	VMOVUPS Y3, 32(AX)
-	ADDQ    CX, AX
-	VADDPS  (AX), Y4, Y4
-	VMOVUPS Y4, (AX)
-	VADDPS  32(AX), Y5, Y5
-	VMOVUPS Y5, 32(AX)
-	ADDQ    CX, AX
-	VADDPS  (AX), Y6, Y6
-	VMOVUPS Y6, (AX)
-	VADDPS  32(AX), Y7, Y7
-	VMOVUPS Y7, 32(AX)
+	CMPQ    AX, CX
+	JB      mmAddT4AVX2_cols
 	VZEROUPPER
 	RET
 
-// func mmAddT2AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32)
+// func mmAddT2AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n int, k int, alpha float32)
 // Requires: AVX, FMA3
-TEXT ·mmAddT2AVX2(SB), NOSPLIT, $0-108
-	MOVQ   lda+56(FP), AX
-	SHLQ   $0x02, AX
-	MOVQ   a_base+32(FP), CX
-	MOVQ   b_base+64(FP), DX
-	MOVQ   ldb+88(FP), BX
-	SHLQ   $0x02, BX
-	MOVQ   k+96(FP), SI
+TEXT ·mmAddT2AVX2(SB), NOSPLIT, $0-116
+	XORQ AX, AX
+
+mmAddT2AVX2_cols:
+	MOVQ   lda+56(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a_base+32(FP), DX
+	MOVQ   b_base+64(FP), BX
+	ADDQ   AX, BX
+	MOVQ   ldb+88(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   k+104(FP), DI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	XORQ   DI, DI
-	MOVQ   SI, R8
-	ANDQ   $-2, R8
+	XORQ   R8, R8
+	MOVQ   DI, R9
+	ANDQ   $-2, R9
 	JZ     mmAddT2AVX2_odd
 
 mmAddT2AVX2_loop:
-	VMOVUPS      (DX), Y4
-	VMOVUPS      32(DX), Y5
-	VBROADCASTSS (CX), Y6
+	VMOVUPS      (BX), Y4
+	VMOVUPS      32(BX), Y5
+	VBROADCASTSS (DX), Y6
 	VFMADD231PS  Y4, Y6, Y0
 	VFMADD231PS  Y5, Y6, Y1
-	VBROADCASTSS 4(CX), Y6
+	VBROADCASTSS 4(DX), Y6
 	VFMADD231PS  Y4, Y6, Y2
 	VFMADD231PS  Y5, Y6, Y3
-	ADDQ         BX, DX
-	ADDQ         AX, CX
-	INCQ         DI
-	VMOVUPS      (DX), Y4
-	VMOVUPS      32(DX), Y5
-	VBROADCASTSS (CX), Y6
+	ADDQ         SI, BX
+	ADDQ         CX, DX
+	INCQ         R8
+	VMOVUPS      (BX), Y4
+	VMOVUPS      32(BX), Y5
+	VBROADCASTSS (DX), Y6
 	VFMADD231PS  Y4, Y6, Y0
 	VFMADD231PS  Y5, Y6, Y1
-	VBROADCASTSS 4(CX), Y6
+	VBROADCASTSS 4(DX), Y6
 	VFMADD231PS  Y4, Y6, Y2
 	VFMADD231PS  Y5, Y6, Y3
-	ADDQ         BX, DX
-	ADDQ         AX, CX
-	INCQ         DI
-	CMPQ         DI, R8
+	ADDQ         SI, BX
+	ADDQ         CX, DX
+	INCQ         R8
+	CMPQ         R8, R9
 	JB           mmAddT2AVX2_loop
 
 mmAddT2AVX2_odd:
-	CMPQ         DI, SI
+	CMPQ         R8, DI
 	JAE          mmAddT2AVX2_done
-	VMOVUPS      (DX), Y4
-	VMOVUPS      32(DX), Y5
-	VBROADCASTSS (CX), Y6
+	VMOVUPS      (BX), Y4
+	VMOVUPS      32(BX), Y5
+	VBROADCASTSS (DX), Y6
 	VFMADD231PS  Y4, Y6, Y0
 	VFMADD231PS  Y5, Y6, Y1
-	VBROADCASTSS 4(CX), Y6
+	VBROADCASTSS 4(DX), Y6
 	VFMADD231PS  Y4, Y6, Y2
 	VFMADD231PS  Y5, Y6, Y3
-	ADDQ         BX, DX
-	ADDQ         AX, CX
-	INCQ         DI
+	ADDQ         SI, BX
+	ADDQ         CX, DX
+	INCQ         R8
 
 mmAddT2AVX2_done:
-	MOVQ    c_base+0(FP), AX
-	MOVQ    ldc+24(FP), CX
+	MOVQ    c_base+0(FP), CX
+	ADDQ    AX, CX
+	MOVQ    ldc+24(FP), DX
+	SHLQ    $0x02, DX
+	VADDPS  (CX), Y0, Y0
+	VMOVUPS Y0, (CX)
+	VADDPS  32(CX), Y1, Y1
+	VMOVUPS Y1, 32(CX)
+	ADDQ    DX, CX
+	VADDPS  (CX), Y2, Y2
+	VMOVUPS Y2, (CX)
+	VADDPS  32(CX), Y3, Y3
+	VMOVUPS Y3, 32(CX)
+	ADDQ    $0x40, AX
+	MOVQ    n+96(FP), CX
 	SHLQ    $0x02, CX
-	VADDPS  (AX), Y0, Y0
-	VMOVUPS Y0, (AX)
-	VADDPS  32(AX), Y1, Y1
-	VMOVUPS Y1, 32(AX)
-	ADDQ    CX, AX
-	VADDPS  (AX), Y2, Y2
-	VMOVUPS Y2, (AX)
-	VADDPS  32(AX), Y3, Y3
-	VMOVUPS Y3, 32(AX)
+	CMPQ    AX, CX
+	JB      mmAddT2AVX2_cols
 	VZEROUPPER
 	RET
 
-// func mmAddT1AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32)
+// func mmAddT1AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n int, k int, alpha float32)
 // Requires: AVX, FMA3
-TEXT ·mmAddT1AVX2(SB), NOSPLIT, $0-108
-	MOVQ   lda+56(FP), AX
-	SHLQ   $0x02, AX
-	MOVQ   a_base+32(FP), CX
-	MOVQ   b_base+64(FP), DX
-	MOVQ   ldb+88(FP), BX
-	SHLQ   $0x02, BX
-	MOVQ   k+96(FP), SI
+TEXT ·mmAddT1AVX2(SB), NOSPLIT, $0-116
+	XORQ AX, AX
+
+mmAddT1AVX2_cols:
+	MOVQ   lda+56(FP), CX
+	SHLQ   $0x02, CX
+	MOVQ   a_base+32(FP), DX
+	MOVQ   b_base+64(FP), BX
+	ADDQ   AX, BX
+	MOVQ   ldb+88(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   k+104(FP), DI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
-	XORQ   DI, DI
-	MOVQ   SI, R8
-	ANDQ   $-2, R8
+	XORQ   R8, R8
+	MOVQ   DI, R9
+	ANDQ   $-2, R9
 	JZ     mmAddT1AVX2_odd
 
 mmAddT1AVX2_loop:
-	VMOVUPS      (DX), Y2
-	VMOVUPS      32(DX), Y3
-	VBROADCASTSS (CX), Y4
+	VMOVUPS      (BX), Y2
+	VMOVUPS      32(BX), Y3
+	VBROADCASTSS (DX), Y4
 	VFMADD231PS  Y2, Y4, Y0
 	VFMADD231PS  Y3, Y4, Y1
-	ADDQ         BX, DX
-	ADDQ         AX, CX
-	INCQ         DI
-	VMOVUPS      (DX), Y2
-	VMOVUPS      32(DX), Y3
-	VBROADCASTSS (CX), Y4
+	ADDQ         SI, BX
+	ADDQ         CX, DX
+	INCQ         R8
+	VMOVUPS      (BX), Y2
+	VMOVUPS      32(BX), Y3
+	VBROADCASTSS (DX), Y4
 	VFMADD231PS  Y2, Y4, Y0
 	VFMADD231PS  Y3, Y4, Y1
-	ADDQ         BX, DX
-	ADDQ         AX, CX
-	INCQ         DI
-	CMPQ         DI, R8
+	ADDQ         SI, BX
+	ADDQ         CX, DX
+	INCQ         R8
+	CMPQ         R8, R9
 	JB           mmAddT1AVX2_loop
 
 mmAddT1AVX2_odd:
-	CMPQ         DI, SI
+	CMPQ         R8, DI
 	JAE          mmAddT1AVX2_done
-	VMOVUPS      (DX), Y2
-	VMOVUPS      32(DX), Y3
-	VBROADCASTSS (CX), Y4
+	VMOVUPS      (BX), Y2
+	VMOVUPS      32(BX), Y3
+	VBROADCASTSS (DX), Y4
 	VFMADD231PS  Y2, Y4, Y0
 	VFMADD231PS  Y3, Y4, Y1
-	ADDQ         BX, DX
-	ADDQ         AX, CX
-	INCQ         DI
+	ADDQ         SI, BX
+	ADDQ         CX, DX
+	INCQ         R8
 
 mmAddT1AVX2_done:
-	MOVQ    c_base+0(FP), AX
-	MOVQ    ldc+24(FP), CX
+	MOVQ    c_base+0(FP), CX
+	ADDQ    AX, CX
+	MOVQ    ldc+24(FP), DX
+	SHLQ    $0x02, DX
+	VADDPS  (CX), Y0, Y0
+	VMOVUPS Y0, (CX)
+	VADDPS  32(CX), Y1, Y1
+	VMOVUPS Y1, 32(CX)
+	ADDQ    $0x40, AX
+	MOVQ    n+96(FP), CX
 	SHLQ    $0x02, CX
-	VADDPS  (AX), Y0, Y0
-	VMOVUPS Y0, (AX)
-	VADDPS  32(AX), Y1, Y1
-	VMOVUPS Y1, 32(AX)
+	CMPQ    AX, CX
+	JB      mmAddT1AVX2_cols
 	VZEROUPPER
 	RET

@@ -4,52 +4,52 @@
 
 package kernels
 
-// mmScale4AVX2 sets the 4×16 tile c[r*ldc+j] = alpha·Σ_p a[r*lda+p]·b[p*ldb+j] (see MatMulRows).
+// mmScale4AVX2 sets the 4×n tile c[r*ldc+j] = alpha·Σ_p a[r*lda+p]·b[p*ldb+j], n a multiple of 16 (see MatMulRows).
 //
 //go:noescape
-func mmScale4AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32)
+func mmScale4AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n int, k int, alpha float32)
 
-// mmScale2AVX2 sets the 2×16 tile c[r*ldc+j] = alpha·Σ_p a[r*lda+p]·b[p*ldb+j] (see MatMulRows).
+// mmScale2AVX2 sets the 2×n tile c[r*ldc+j] = alpha·Σ_p a[r*lda+p]·b[p*ldb+j], n a multiple of 16 (see MatMulRows).
 //
 //go:noescape
-func mmScale2AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32)
+func mmScale2AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n int, k int, alpha float32)
 
-// mmScale1AVX2 sets the 1×16 tile c[r*ldc+j] = alpha·Σ_p a[r*lda+p]·b[p*ldb+j] (see MatMulRows).
+// mmScale1AVX2 sets the 1×n tile c[r*ldc+j] = alpha·Σ_p a[r*lda+p]·b[p*ldb+j], n a multiple of 16 (see MatMulRows).
 //
 //go:noescape
-func mmScale1AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32)
+func mmScale1AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n int, k int, alpha float32)
 
-// mmAdd4AVX2 adds Σ_p a[r*lda+p]·b[p*ldb+j] to the 4×16 tile c[r*ldc+j] (see MatMulAddRows).
+// mmAdd4AVX2 adds Σ_p a[r*lda+p]·b[p*ldb+j] to the 4×n tile c[r*ldc+j], n a multiple of 16 (see MatMulAddRows).
 //
 //go:noescape
-func mmAdd4AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32)
+func mmAdd4AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n int, k int, alpha float32)
 
-// mmAdd2AVX2 adds Σ_p a[r*lda+p]·b[p*ldb+j] to the 2×16 tile c[r*ldc+j] (see MatMulAddRows).
+// mmAdd2AVX2 adds Σ_p a[r*lda+p]·b[p*ldb+j] to the 2×n tile c[r*ldc+j], n a multiple of 16 (see MatMulAddRows).
 //
 //go:noescape
-func mmAdd2AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32)
+func mmAdd2AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n int, k int, alpha float32)
 
-// mmAdd1AVX2 adds Σ_p a[r*lda+p]·b[p*ldb+j] to the 1×16 tile c[r*ldc+j] (see MatMulAddRows).
+// mmAdd1AVX2 adds Σ_p a[r*lda+p]·b[p*ldb+j] to the 1×n tile c[r*ldc+j], n a multiple of 16 (see MatMulAddRows).
 //
 //go:noescape
-func mmAdd1AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32)
+func mmAdd1AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n int, k int, alpha float32)
 
-// mmAddTAVX2 adds Σ_p a[p*lda+r]·b[p*ldb+j] to the 6×16 tile c[r*ldc+j] (see MatMulTAddRows).
+// mmAddTAVX2 adds Σ_p a[p*lda+r]·b[p*ldb+j] to the 6×n tile c[r*ldc+j], n a multiple of 16 (see MatMulTAddRows).
 //
 //go:noescape
-func mmAddTAVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32)
+func mmAddTAVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n int, k int, alpha float32)
 
-// mmAddT4AVX2 adds Σ_p a[p*lda+r]·b[p*ldb+j] to the 4×16 tile c[r*ldc+j] (see MatMulTAddRows).
+// mmAddT4AVX2 adds Σ_p a[p*lda+r]·b[p*ldb+j] to the 4×n tile c[r*ldc+j], n a multiple of 16 (see MatMulTAddRows).
 //
 //go:noescape
-func mmAddT4AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32)
+func mmAddT4AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n int, k int, alpha float32)
 
-// mmAddT2AVX2 adds Σ_p a[p*lda+r]·b[p*ldb+j] to the 2×16 tile c[r*ldc+j] (see MatMulTAddRows).
+// mmAddT2AVX2 adds Σ_p a[p*lda+r]·b[p*ldb+j] to the 2×n tile c[r*ldc+j], n a multiple of 16 (see MatMulTAddRows).
 //
 //go:noescape
-func mmAddT2AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32)
+func mmAddT2AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n int, k int, alpha float32)
 
-// mmAddT1AVX2 adds Σ_p a[p*lda+r]·b[p*ldb+j] to the 1×16 tile c[r*ldc+j] (see MatMulTAddRows).
+// mmAddT1AVX2 adds Σ_p a[p*lda+r]·b[p*ldb+j] to the 1×n tile c[r*ldc+j], n a multiple of 16 (see MatMulTAddRows).
 //
 //go:noescape
-func mmAddT1AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32)
+func mmAddT1AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n int, k int, alpha float32)

@@ -35,7 +35,8 @@ func mmName(kind mmKind, rows int) string {
 	return n + "AVX2"
 }
 
-// genMMTile writes a rows × 16 tile of c = alpha·(a·b) (mmScale), c += a·b
+// genMMTile writes a rows × n block (n a multiple of 16, one 16-column
+// register tile after the other) of c = alpha·(a·b) (mmScale), c += a·b
 // (mmAdd) or c += aᵀ·b (mmAddT), b row-major (k, 16) with row stride ldb,
 // c row stride ldc; a is row-major (rows, k) with row stride lda, or for
 // mmAddT (k, rows) with row stride lda (element (r, p) at a[p*lda+r]).
@@ -44,16 +45,21 @@ func mmName(kind mmKind, rows int) string {
 // to c. All kinds share one signature (alpha is ignored when adding).
 func genMMTile(kind mmKind, rows int) {
 	name := mmName(kind, rows)
-	TEXT(name, NOSPLIT, "func(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, k int, alpha float32)")
+	TEXT(name, NOSPLIT, "func(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n, k int, alpha float32)")
 	Pragma("noescape")
 	switch kind {
 	case mmScale:
-		Doc(fmt.Sprintf("%s sets the %d×16 tile c[r*ldc+j] = alpha·Σ_p a[r*lda+p]·b[p*ldb+j] (see MatMulRows).", name, rows))
+		Doc(fmt.Sprintf("%s sets the %d×n tile c[r*ldc+j] = alpha·Σ_p a[r*lda+p]·b[p*ldb+j], n a multiple of 16 (see MatMulRows).", name, rows))
 	case mmAdd:
-		Doc(fmt.Sprintf("%s adds Σ_p a[r*lda+p]·b[p*ldb+j] to the %d×16 tile c[r*ldc+j] (see MatMulAddRows).", name, rows))
+		Doc(fmt.Sprintf("%s adds Σ_p a[r*lda+p]·b[p*ldb+j] to the %d×n tile c[r*ldc+j], n a multiple of 16 (see MatMulAddRows).", name, rows))
 	default:
-		Doc(fmt.Sprintf("%s adds Σ_p a[p*lda+r]·b[p*ldb+j] to the %d×16 tile c[r*ldc+j] (see MatMulTAddRows).", name, rows))
+		Doc(fmt.Sprintf("%s adds Σ_p a[p*lda+r]·b[p*ldb+j] to the %d×n tile c[r*ldc+j], n a multiple of 16 (see MatMulTAddRows).", name, rows))
 	}
+	// One 16-column tile after the other; jb is the byte offset of its first
+	// column in b and c.
+	jb := GP64()
+	XORQ(jb, jb)
+	Label(name + "_cols")
 	lda := Load(Param("lda"), GP64())
 	SHLQ(U8(2), lda)
 	ar := make([]reg.GPVirtual, rows)
@@ -72,6 +78,7 @@ func genMMTile(kind mmKind, rows int) {
 		}
 	}
 	bp := Load(Param("b").Base(), GP64())
+	ADDQ(jb, bp)
 	ldb := Load(Param("ldb"), GP64())
 	SHLQ(U8(2), ldb)
 	k := Load(Param("k"), GP64())
@@ -121,6 +128,7 @@ func genMMTile(kind mmKind, rows int) {
 	step()
 	Label(name + "_done")
 	cp := Load(Param("c").Base(), GP64())
+	ADDQ(jb, cp)
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(2), ldc)
 	var al reg.VecVirtual
@@ -142,6 +150,11 @@ func genMMTile(kind mmKind, rows int) {
 			VMOVUPS(acc[r][j], m)
 		}
 	}
+	ADDQ(U8(64), jb)
+	nb := Load(Param("n"), GP64())
+	SHLQ(U8(2), nb)
+	CMPQ(jb, nb)
+	JB(LabelRef(name + "_cols"))
 	VZEROUPPER()
 	RET()
 }
