@@ -13,8 +13,10 @@ import (
 const (
 	tileQ = 64
 	tileK = 64
-	// tileQP is tileQ rounded up to whole register tiles of the tiled path.
-	tileQP = (tileQ + kernels.MMRows - 1) / kernels.MMRows * kernels.MMRows
+	// tiledMinRows is the fewest query rows an item runs through itemTiled
+	// (its products work on 16 queries at a time; fewer go row by row, as a
+	// decoding step's single query does).
+	tiledMinRows = 8
 )
 
 // Engine runs attention on a worker pool. It is safe for concurrent use.
@@ -81,13 +83,15 @@ type scratch struct {
 	cnt    []int32   // (tileQ) keys attended per row
 	bad    []bool    // (tileQ) row met a NaN/Inf logit
 
-	// The tiled path (itemTiled); rows are padded to whole register tiles
-	// (tileQP ≥ tileQ rows).
-	qt  []float32 // (tileQP, headDim) the item's query rows
-	ktT []float32 // (headDim, tileK) a key tile transposed
-	sT  []float32 // (tileQP, tileK) logits of the item's rows against a key tile
-	pT  []float32 // (tileQP, tileK) their weights exp(s − m), 0 outside each row's keys
-	o   []float32 // (tileQP, headDim) output accumulators
+	// The tiled path (itemTiled); queries are columns, padded to whole
+	// 16-wide register tiles.
+	qt     []float32 // (headDim, tileQ) the item's queries transposed
+	sT     []float32 // (tileK, tileQ) logits of a key tile against the queries, then their weights
+	o      []float32 // (tileQ, headDim) output accumulators
+	mx, ls []float32 // (tileQ) per column: the tile's max, Σ exp(s − m)
+	ts     []float32 // (tileQ) per column: the tile's Σ exp(s − m)·(s − m)
+	nk     []int32   // (tileQ) per column: the tile's keys that are not −Inf
+	want   []int     // (tileQ) per column: the tile's keys the masks allow
 }
 
 func (e *Engine) getScratch(d int) *scratch {
@@ -106,11 +110,14 @@ func (e *Engine) getScratch(d int) *scratch {
 	sc.cnt = grow(sc.cnt, tileQ)
 	sc.bad = grow(sc.bad, tileQ)
 	if tiled(d) {
-		sc.qt = grow(sc.qt, tileQP*d)
-		sc.ktT = grow(sc.ktT, d*tileK)
-		sc.sT = grow(sc.sT, tileQP*tileK)
-		sc.pT = grow(sc.pT, tileQP*tileK)
-		sc.o = grow(sc.o, tileQP*d)
+		sc.qt = grow(sc.qt, d*tileQ)
+		sc.sT = grow(sc.sT, tileK*tileQ)
+		sc.o = grow(sc.o, tileQ*d)
+		sc.mx = grow(sc.mx, tileQ)
+		sc.ls = grow(sc.ls, tileQ)
+		sc.ts = grow(sc.ts, tileQ)
+		sc.nk = grow(sc.nk, tileQ)
+		sc.want = grow(sc.want, tileQ)
 	}
 	return sc
 }
@@ -220,9 +227,10 @@ func (p *plan) kvRows(s tensor.Store, buf []float32, b, kvh, k0, k1 int) (data [
 func tiled(d int) bool { return d >= 16 && d%16 == 0 }
 
 // item runs query rows [i0, i1) of batch b, head h: through itemTiled for
-// head dimensions that are multiples of 16, else row by row (itemRows).
+// head dimensions that are multiples of 16 and at least tiledMinRows rows,
+// else row by row (itemRows).
 func (p *plan) item(sc *scratch, q []float32, k, v tensor.Store, out []float32, st *Stats, pt *partial, b, h, i0, i1 int) {
-	if tiled(p.sh.HeadDim) {
+	if tiled(p.sh.HeadDim) && i1-i0 >= tiledMinRows {
 		p.itemTiled(sc, q, k, v, out, st, pt, b, h, i0, i1)
 		return
 	}

@@ -20,11 +20,10 @@ func (p *plan) initRows(sc *scratch, b, i0, rows int) (klo, khi int) {
 
 // rowStep is one step of the online softmax for row r (query i of batch b,
 // head h): it applies the masks to the row's logits s over keys [lo, hi) of
-// the tile that starts at key k0, folds them into the row's running max m,
-// sum l, entropy term t, key count and NaN flag, rescales the row's output
-// accumulator acc when the max rises, and writes the weights exp(s − m) —
-// exactly 0 for masked keys — to w (len hi−lo). It returns false when the
-// tile gives the row no weight; w is then untouched.
+// the tile that starts at key k0, folds them into the row's running state
+// (fold) and writes the weights exp(s − m) — exactly 0 for masked keys — to w
+// (len hi−lo). It returns false when the tile gives the row no weight; w is
+// then untouched.
 func (p *plan) rowStep(sc *scratch, r int, s, w, acc []float32, b, h, i, k0, lo, hi int, withStats bool) bool {
 	masked := 0
 	if p.elementwise {
@@ -32,7 +31,31 @@ func (p *plan) rowStep(sc *scratch, r int, s, w, acc []float32, b, h, i, k0, lo,
 	}
 	row := s[lo-k0 : hi-k0]
 	mt, n := kernels.MaxCount(row) // NaN never wins the max
-	if n != hi-lo-masked {
+	if !sc.fold(r, mt, n, hi-lo-masked, acc, withStats) {
+		return false
+	}
+	// The weights in one vector pass, with the entropy term Σ e·(s−m) in the
+	// same pass when statistics are on.
+	var ls, ts float32
+	if withStats {
+		ls, ts = kernels.ExpShiftSumT(w, row, sc.m[r])
+	} else {
+		ls = kernels.ExpShiftSum(w, row, sc.m[r])
+	}
+	sc.l[r] += ls
+	sc.t[r] += ts
+	return true
+}
+
+// fold folds one key tile into row r's running max m, sum l, entropy term t,
+// key count and NaN flag: mt is the largest non-NaN logit of the tile's keys
+// (−Inf if none), n the number of them that are not −Inf, want the number the
+// masks allow (n < want: a logit overflowed to −Inf). When the max rises it
+// rescales l, t and the row's output accumulator acc by exp(m_old − m_new).
+// It returns false when the tile gives the row no weight (no key, or only
+// NaN); the row's state is then unchanged but for the count and flag.
+func (sc *scratch) fold(r int, mt float32, n, want int, acc []float32, withStats bool) bool {
+	if n != want {
 		sc.bad[r] = true // a logit overflowed to -Inf
 	}
 	if n == 0 {
@@ -52,15 +75,5 @@ func (p *plan) rowStep(sc *scratch, r int, s, w, acc []float32, b, h, i, k0, lo,
 		kernels.Scale(alpha, acc)
 		sc.m[r] = mt
 	}
-	// The weights in one vector pass, with the entropy term Σ e·(s−m) in the
-	// same pass when statistics are on.
-	var ls, ts float32
-	if withStats {
-		ls, ts = kernels.ExpShiftSumT(w, row, sc.m[r])
-	} else {
-		ls = kernels.ExpShiftSum(w, row, sc.m[r])
-	}
-	sc.l[r] += ls
-	sc.t[r] += ts
 	return true
 }
