@@ -409,3 +409,226 @@ expShiftSumTAVX2_reduce:
 	MOVSS        X2, t+60(FP)
 	VZEROUPPER
 	RET
+
+// func colMaxCountAVX2(mx []float32, cnt []int32, s []float32, lds int, m int, n int)
+// Requires: AVX, AVX2
+TEXT ·colMaxCountAVX2(SB), NOSPLIT, $0-96
+	MOVQ         mx_base+0(FP), AX
+	MOVQ         cnt_base+24(FP), CX
+	MOVQ         s_base+48(FP), DX
+	MOVQ         lds+72(FP), BX
+	SHLQ         $0x02, BX
+	MOVQ         m+80(FP), SI
+	MOVQ         n+88(FP), DI
+	LEAQ         expconst<>+0(SB), R8
+	VXORPS       Y0, Y0, Y0
+	VSUBPS       416(R8), Y0, Y0
+	VMOVQ        SI, X1
+	VPBROADCASTD X1, Y1
+	XORQ         R8, R8
+
+cmc_cols:
+	CMPQ    R8, DI
+	JAE     cmc_done
+	VMOVUPS Y0, Y2
+	VMOVDQU Y1, Y3
+	LEAQ    (DX)(R8*4), R9
+	MOVQ    SI, R10
+
+cmc_rows:
+	TESTQ   R10, R10
+	JZ      cmc_store
+	VMOVUPS (R9), Y4
+	VMAXPS  Y2, Y4, Y2
+	VCMPPS  $0x00, Y0, Y4, Y4
+	VPADDD  Y4, Y3, Y3
+	ADDQ    BX, R9
+	DECQ    R10
+	JMP     cmc_rows
+
+cmc_store:
+	VMOVUPS Y2, (AX)(R8*4)
+	VMOVDQU Y3, (CX)(R8*4)
+	ADDQ    $0x08, R8
+	JMP     cmc_cols
+
+cmc_done:
+	VZEROUPPER
+	RET
+
+// func colExpShiftSumAVX2(p []float32, ldp int, s []float32, lds int, m int, n int, shift []float32, sum []float32)
+// Requires: AVX, AVX2
+TEXT ·colExpShiftSumAVX2(SB), NOSPLIT, $0-128
+	MOVQ p_base+0(FP), AX
+	MOVQ ldp+24(FP), CX
+	SHLQ $0x02, CX
+	MOVQ s_base+32(FP), DX
+	MOVQ lds+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ m+64(FP), SI
+	MOVQ n+72(FP), DI
+	MOVQ shift_base+80(FP), R8
+	MOVQ sum_base+104(FP), R9
+	LEAQ expconst<>+0(SB), R10
+	XORQ R11, R11
+
+colExpShiftSumAVX2_cols:
+	CMPQ    R11, DI
+	JAE     colExpShiftSumAVX2_done
+	VMOVUPS (R8)(R11*4), Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	LEAQ    (DX)(R11*4), R12
+	LEAQ    (AX)(R11*4), R13
+	MOVQ    SI, R14
+
+colExpShiftSumAVX2_rows:
+	TESTQ     R14, R14
+	JZ        colExpShiftSumAVX2_store
+	VMOVUPS   (R12), Y2
+	VSUBPS    Y0, Y2, Y2
+	VMAXPS    (R10), Y2, Y5
+	VMINPS    32(R10), Y5, Y5
+	VMULPS    64(R10), Y5, Y4
+	VADDPS    96(R10), Y4, Y4
+	VSUBPS    96(R10), Y4, Y3
+	VPSUBD    96(R10), Y4, Y4
+	VMULPS    128(R10), Y3, Y6
+	VSUBPS    Y6, Y5, Y5
+	VMULPS    160(R10), Y3, Y6
+	VSUBPS    Y6, Y5, Y5
+	VMOVUPS   192(R10), Y3
+	VMULPS    Y5, Y3, Y3
+	VADDPS    224(R10), Y3, Y3
+	VMULPS    Y5, Y3, Y3
+	VADDPS    256(R10), Y3, Y3
+	VMULPS    Y5, Y3, Y3
+	VADDPS    288(R10), Y3, Y3
+	VMULPS    Y5, Y3, Y3
+	VADDPS    320(R10), Y3, Y3
+	VMULPS    Y5, Y3, Y3
+	VADDPS    352(R10), Y3, Y3
+	VMULPS    Y5, Y5, Y6
+	VMULPS    Y6, Y3, Y3
+	VADDPS    Y5, Y3, Y3
+	VADDPS    384(R10), Y3, Y3
+	VPMINSD   448(R10), Y4, Y6
+	VPADDD    448(R10), Y6, Y6
+	VPSLLD    $0x17, Y6, Y6
+	VPCMPGTD  448(R10), Y4, Y4
+	VANDPS    384(R10), Y4, Y4
+	VADDPS    384(R10), Y4, Y4
+	VMULPS    Y4, Y3, Y3
+	VMULPS    Y6, Y3, Y3
+	VCMPPS    $0x1e, 32(R10), Y2, Y6
+	VBLENDVPS Y6, 416(R10), Y3, Y3
+	VCMPPS    $0x1d, (R10), Y2, Y6
+	VANDPS    Y6, Y3, Y3
+	VCMPPS    $0x03, Y2, Y2, Y6
+	VBLENDVPS Y6, Y2, Y3, Y3
+	VMOVUPS   Y3, (R13)
+	VADDPS    Y3, Y1, Y1
+	ADDQ      BX, R12
+	ADDQ      CX, R13
+	DECQ      R14
+	JMP       colExpShiftSumAVX2_rows
+
+colExpShiftSumAVX2_store:
+	VMOVUPS Y1, (R9)(R11*4)
+	ADDQ    $0x08, R11
+	JMP     colExpShiftSumAVX2_cols
+
+colExpShiftSumAVX2_done:
+	VZEROUPPER
+	RET
+
+// func colExpShiftSumTAVX2(p []float32, ldp int, s []float32, lds int, m int, n int, shift []float32, sum []float32, t []float32)
+// Requires: AVX, AVX2
+TEXT ·colExpShiftSumTAVX2(SB), NOSPLIT, $0-152
+	MOVQ p_base+0(FP), AX
+	MOVQ ldp+24(FP), CX
+	SHLQ $0x02, CX
+	MOVQ s_base+32(FP), DX
+	MOVQ lds+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ m+64(FP), SI
+	MOVQ n+72(FP), DI
+	MOVQ shift_base+80(FP), R8
+	MOVQ sum_base+104(FP), R9
+	MOVQ t_base+128(FP), R10
+	LEAQ expconst<>+0(SB), R11
+	XORQ R12, R12
+
+colExpShiftSumTAVX2_cols:
+	CMPQ    R12, DI
+	JAE     colExpShiftSumTAVX2_done
+	VMOVUPS (R8)(R12*4), Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	LEAQ    (DX)(R12*4), R13
+	LEAQ    (AX)(R12*4), R14
+	MOVQ    SI, R15
+
+colExpShiftSumTAVX2_rows:
+	TESTQ     R15, R15
+	JZ        colExpShiftSumTAVX2_store
+	VMOVUPS   (R13), Y3
+	VSUBPS    Y0, Y3, Y3
+	VMAXPS    (R11), Y3, Y6
+	VMINPS    32(R11), Y6, Y6
+	VMULPS    64(R11), Y6, Y5
+	VADDPS    96(R11), Y5, Y5
+	VSUBPS    96(R11), Y5, Y4
+	VPSUBD    96(R11), Y5, Y5
+	VMULPS    128(R11), Y4, Y7
+	VSUBPS    Y7, Y6, Y6
+	VMULPS    160(R11), Y4, Y7
+	VSUBPS    Y7, Y6, Y6
+	VMOVUPS   192(R11), Y4
+	VMULPS    Y6, Y4, Y4
+	VADDPS    224(R11), Y4, Y4
+	VMULPS    Y6, Y4, Y4
+	VADDPS    256(R11), Y4, Y4
+	VMULPS    Y6, Y4, Y4
+	VADDPS    288(R11), Y4, Y4
+	VMULPS    Y6, Y4, Y4
+	VADDPS    320(R11), Y4, Y4
+	VMULPS    Y6, Y4, Y4
+	VADDPS    352(R11), Y4, Y4
+	VMULPS    Y6, Y6, Y7
+	VMULPS    Y7, Y4, Y4
+	VADDPS    Y6, Y4, Y4
+	VADDPS    384(R11), Y4, Y4
+	VPMINSD   448(R11), Y5, Y7
+	VPADDD    448(R11), Y7, Y7
+	VPSLLD    $0x17, Y7, Y7
+	VPCMPGTD  448(R11), Y5, Y5
+	VANDPS    384(R11), Y5, Y5
+	VADDPS    384(R11), Y5, Y5
+	VMULPS    Y5, Y4, Y4
+	VMULPS    Y7, Y4, Y4
+	VCMPPS    $0x1e, 32(R11), Y3, Y7
+	VBLENDVPS Y7, 416(R11), Y4, Y4
+	VCMPPS    $0x1d, (R11), Y3, Y7
+	VANDPS    Y7, Y4, Y4
+	VCMPPS    $0x03, Y3, Y3, Y7
+	VBLENDVPS Y7, Y3, Y4, Y4
+	VMOVUPS   Y4, (R14)
+	VADDPS    Y4, Y1, Y1
+	VMAXPS    (R11), Y3, Y3
+	VMULPS    Y3, Y4, Y3
+	VADDPS    Y3, Y2, Y2
+	ADDQ      BX, R13
+	ADDQ      CX, R14
+	DECQ      R15
+	JMP       colExpShiftSumTAVX2_rows
+
+colExpShiftSumTAVX2_store:
+	VMOVUPS Y1, (R9)(R12*4)
+	VMOVUPS Y2, (R10)(R12*4)
+	ADDQ    $0x08, R12
+	JMP     colExpShiftSumTAVX2_cols
+
+colExpShiftSumTAVX2_done:
+	VZEROUPPER
+	RET

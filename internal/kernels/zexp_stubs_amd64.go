@@ -13,3 +13,18 @@ func expShiftSumAVX2(dst []float32, src []float32, shift float32) float32
 //
 //go:noescape
 func expShiftSumTAVX2(dst []float32, src []float32, shift float32) (sum float32, t float32)
+
+// colMaxCountAVX2 sets mx[j] to the largest non-NaN s[i*lds+j] (−Inf if none) and cnt[j] to the number of i < m with s[i*lds+j] ≠ −Inf, for j < n (a multiple of 8; see ColMaxCount).
+//
+//go:noescape
+func colMaxCountAVX2(mx []float32, cnt []int32, s []float32, lds int, m int, n int)
+
+// colExpShiftSumAVX2 sets p[i*ldp+j] = Exp(s[i*lds+j]-shift[j]) for i < m, j < n (a multiple of 8) and sum[j] = Σ_i p[i*ldp+j], i increasing (see ColExpShiftSum).
+//
+//go:noescape
+func colExpShiftSumAVX2(p []float32, ldp int, s []float32, lds int, m int, n int, shift []float32, sum []float32)
+
+// colExpShiftSumTAVX2 is colExpShiftSumAVX2 that also sets t[j] = Σ_i p[i*ldp+j]·max(s[i*lds+j]-shift[j], lo) (see ColExpShiftSum).
+//
+//go:noescape
+func colExpShiftSumTAVX2(p []float32, ldp int, s []float32, lds int, m int, n int, shift []float32, sum []float32, t []float32)

@@ -18,7 +18,7 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-var set = flag.String("set", "vec", "kernels to generate: vec, exp, gemm1…gemm4 (tiles with that many rows of a), gemm43, mm, mmr, cols, rows or half")
+var set = flag.String("set", "vec", "kernels to generate: vec, exp, gemm1…gemm4 (tiles with that many rows of a), gemm43, mm, mmr, rows or half")
 
 func main() {
 	flag.Parse()
@@ -33,6 +33,9 @@ func main() {
 		maskTable()
 		genExpShiftSum(false)
 		genExpShiftSum(true)
+		genColMaxCount()
+		genColExpShiftSum(false)
+		genColExpShiftSum(true)
 	case "gemm1", "gemm2", "gemm3", "gemm4":
 		rows := int((*set)[4] - '0')
 		for cols := 1; cols <= 3; cols++ {
@@ -67,12 +70,6 @@ func main() {
 				genMMTile(kind, rows)
 			}
 		}
-	case "cols":
-		expTable()
-		maskTable()
-		genColMaxCount()
-		genColExpShiftSum(false)
-		genColExpShiftSum(true)
 	default:
 		log.Fatalf("unknown -set %q", *set)
 	}
