@@ -124,7 +124,15 @@ DATA expconst<>+464(SB)/4, $0x0000007f
 DATA expconst<>+468(SB)/4, $0x0000007f
 DATA expconst<>+472(SB)/4, $0x0000007f
 DATA expconst<>+476(SB)/4, $0x0000007f
-GLOBL expconst<>(SB), RODATA|NOPTR, $480
+DATA expconst<>+480(SB)/4, $0x42b00000
+DATA expconst<>+484(SB)/4, $0x42b00000
+DATA expconst<>+488(SB)/4, $0x42b00000
+DATA expconst<>+492(SB)/4, $0x42b00000
+DATA expconst<>+496(SB)/4, $0x42b00000
+DATA expconst<>+500(SB)/4, $0x42b00000
+DATA expconst<>+504(SB)/4, $0x42b00000
+DATA expconst<>+508(SB)/4, $0x42b00000
+GLOBL expconst<>(SB), RODATA|NOPTR, $512
 
 DATA tailmask<>+0(SB)/4, $0xffffffff
 DATA tailmask<>+4(SB)/4, $0xffffffff
@@ -163,6 +171,42 @@ expShiftSumAVX2_loop:
 	JAE       expShiftSumAVX2_tail
 	VMOVUPS   (CX)(SI*4), Y2
 	VSUBPS    Y0, Y2, Y2
+	VCMPPS    $0x16, 480(BX), Y2, Y3
+	VMOVMSKPS Y3, R8
+	TESTL     R8, R8
+	JNZ       expShiftSumAVX2_slow
+	VMAXPS    (BX), Y2, Y5
+	VMULPS    64(BX), Y5, Y4
+	VADDPS    96(BX), Y4, Y4
+	VSUBPS    96(BX), Y4, Y3
+	VPSUBD    96(BX), Y4, Y4
+	VMULPS    128(BX), Y3, Y6
+	VSUBPS    Y6, Y5, Y5
+	VMULPS    160(BX), Y3, Y6
+	VSUBPS    Y6, Y5, Y5
+	VMOVUPS   192(BX), Y3
+	VMULPS    Y5, Y3, Y3
+	VADDPS    224(BX), Y3, Y3
+	VMULPS    Y5, Y3, Y3
+	VADDPS    256(BX), Y3, Y3
+	VMULPS    Y5, Y3, Y3
+	VADDPS    288(BX), Y3, Y3
+	VMULPS    Y5, Y3, Y3
+	VADDPS    320(BX), Y3, Y3
+	VMULPS    Y5, Y3, Y3
+	VADDPS    352(BX), Y3, Y3
+	VMULPS    Y5, Y5, Y6
+	VMULPS    Y6, Y3, Y3
+	VADDPS    Y5, Y3, Y3
+	VADDPS    384(BX), Y3, Y3
+	VPADDD    448(BX), Y4, Y4
+	VPSLLD    $0x17, Y4, Y4
+	VMULPS    Y4, Y3, Y3
+	VCMPPS    $0x1d, (BX), Y2, Y6
+	VANDPS    Y6, Y3, Y3
+	JMP       expShiftSumAVX2_join
+
+expShiftSumAVX2_slow:
 	VMAXPS    (BX), Y2, Y5
 	VMINPS    32(BX), Y5, Y5
 	VMULPS    64(BX), Y5, Y4
@@ -202,10 +246,12 @@ expShiftSumAVX2_loop:
 	VANDPS    Y6, Y3, Y3
 	VCMPPS    $0x03, Y2, Y2, Y6
 	VBLENDVPS Y6, Y2, Y3, Y3
-	VMOVUPS   Y3, (AX)(SI*4)
-	VADDPS    Y3, Y1, Y1
-	ADDQ      $0x08, SI
-	JMP       expShiftSumAVX2_loop
+
+expShiftSumAVX2_join:
+	VMOVUPS Y3, (AX)(SI*4)
+	VADDPS  Y3, Y1, Y1
+	ADDQ    $0x08, SI
+	JMP     expShiftSumAVX2_loop
 
 expShiftSumAVX2_tail:
 	SUBQ       SI, DX
@@ -289,6 +335,42 @@ expShiftSumTAVX2_loop:
 	JAE       expShiftSumTAVX2_tail
 	VMOVUPS   (CX)(SI*4), Y3
 	VSUBPS    Y0, Y3, Y3
+	VCMPPS    $0x16, 480(BX), Y3, Y4
+	VMOVMSKPS Y4, R8
+	TESTL     R8, R8
+	JNZ       expShiftSumTAVX2_slow
+	VMAXPS    (BX), Y3, Y6
+	VMULPS    64(BX), Y6, Y5
+	VADDPS    96(BX), Y5, Y5
+	VSUBPS    96(BX), Y5, Y4
+	VPSUBD    96(BX), Y5, Y5
+	VMULPS    128(BX), Y4, Y7
+	VSUBPS    Y7, Y6, Y6
+	VMULPS    160(BX), Y4, Y7
+	VSUBPS    Y7, Y6, Y6
+	VMOVUPS   192(BX), Y4
+	VMULPS    Y6, Y4, Y4
+	VADDPS    224(BX), Y4, Y4
+	VMULPS    Y6, Y4, Y4
+	VADDPS    256(BX), Y4, Y4
+	VMULPS    Y6, Y4, Y4
+	VADDPS    288(BX), Y4, Y4
+	VMULPS    Y6, Y4, Y4
+	VADDPS    320(BX), Y4, Y4
+	VMULPS    Y6, Y4, Y4
+	VADDPS    352(BX), Y4, Y4
+	VMULPS    Y6, Y6, Y7
+	VMULPS    Y7, Y4, Y4
+	VADDPS    Y6, Y4, Y4
+	VADDPS    384(BX), Y4, Y4
+	VPADDD    448(BX), Y5, Y5
+	VPSLLD    $0x17, Y5, Y5
+	VMULPS    Y5, Y4, Y4
+	VCMPPS    $0x1d, (BX), Y3, Y7
+	VANDPS    Y7, Y4, Y4
+	JMP       expShiftSumTAVX2_join
+
+expShiftSumTAVX2_slow:
 	VMAXPS    (BX), Y3, Y6
 	VMINPS    32(BX), Y6, Y6
 	VMULPS    64(BX), Y6, Y5
@@ -328,13 +410,15 @@ expShiftSumTAVX2_loop:
 	VANDPS    Y7, Y4, Y4
 	VCMPPS    $0x03, Y3, Y3, Y7
 	VBLENDVPS Y7, Y3, Y4, Y4
-	VMOVUPS   Y4, (AX)(SI*4)
-	VADDPS    Y4, Y1, Y1
-	VMAXPS    (BX), Y3, Y3
-	VMULPS    Y3, Y4, Y3
-	VADDPS    Y3, Y2, Y2
-	ADDQ      $0x08, SI
-	JMP       expShiftSumTAVX2_loop
+
+expShiftSumTAVX2_join:
+	VMOVUPS Y4, (AX)(SI*4)
+	VADDPS  Y4, Y1, Y1
+	VMAXPS  (BX), Y3, Y3
+	VMULPS  Y3, Y4, Y3
+	VADDPS  Y3, Y2, Y2
+	ADDQ    $0x08, SI
+	JMP     expShiftSumTAVX2_loop
 
 expShiftSumTAVX2_tail:
 	SUBQ       SI, DX
@@ -487,6 +571,42 @@ colExpShiftSumAVX2_rows:
 	JZ        colExpShiftSumAVX2_store
 	VMOVUPS   (R12), Y2
 	VSUBPS    Y0, Y2, Y2
+	VCMPPS    $0x16, 480(R10), Y2, Y3
+	VMOVMSKPS Y3, R15
+	TESTL     R15, R15
+	JNZ       colExpShiftSumAVX2_slow
+	VMAXPS    (R10), Y2, Y5
+	VMULPS    64(R10), Y5, Y4
+	VADDPS    96(R10), Y4, Y4
+	VSUBPS    96(R10), Y4, Y3
+	VPSUBD    96(R10), Y4, Y4
+	VMULPS    128(R10), Y3, Y6
+	VSUBPS    Y6, Y5, Y5
+	VMULPS    160(R10), Y3, Y6
+	VSUBPS    Y6, Y5, Y5
+	VMOVUPS   192(R10), Y3
+	VMULPS    Y5, Y3, Y3
+	VADDPS    224(R10), Y3, Y3
+	VMULPS    Y5, Y3, Y3
+	VADDPS    256(R10), Y3, Y3
+	VMULPS    Y5, Y3, Y3
+	VADDPS    288(R10), Y3, Y3
+	VMULPS    Y5, Y3, Y3
+	VADDPS    320(R10), Y3, Y3
+	VMULPS    Y5, Y3, Y3
+	VADDPS    352(R10), Y3, Y3
+	VMULPS    Y5, Y5, Y6
+	VMULPS    Y6, Y3, Y3
+	VADDPS    Y5, Y3, Y3
+	VADDPS    384(R10), Y3, Y3
+	VPADDD    448(R10), Y4, Y4
+	VPSLLD    $0x17, Y4, Y4
+	VMULPS    Y4, Y3, Y3
+	VCMPPS    $0x1d, (R10), Y2, Y6
+	VANDPS    Y6, Y3, Y3
+	JMP       colExpShiftSumAVX2_join
+
+colExpShiftSumAVX2_slow:
 	VMAXPS    (R10), Y2, Y5
 	VMINPS    32(R10), Y5, Y5
 	VMULPS    64(R10), Y5, Y4
@@ -526,12 +646,14 @@ colExpShiftSumAVX2_rows:
 	VANDPS    Y6, Y3, Y3
 	VCMPPS    $0x03, Y2, Y2, Y6
 	VBLENDVPS Y6, Y2, Y3, Y3
-	VMOVUPS   Y3, (R13)
-	VADDPS    Y3, Y1, Y1
-	ADDQ      BX, R12
-	ADDQ      CX, R13
-	DECQ      R14
-	JMP       colExpShiftSumAVX2_rows
+
+colExpShiftSumAVX2_join:
+	VMOVUPS Y3, (R13)
+	VADDPS  Y3, Y1, Y1
+	ADDQ    BX, R12
+	ADDQ    CX, R13
+	DECQ    R14
+	JMP     colExpShiftSumAVX2_rows
 
 colExpShiftSumAVX2_store:
 	VMOVUPS Y1, (R9)(R11*4)
@@ -544,7 +666,7 @@ colExpShiftSumAVX2_done:
 
 // func colExpShiftSumTAVX2(p []float32, ldp int, s []float32, lds int, m int, n int, shift []float32, sum []float32, t []float32)
 // Requires: AVX, AVX2
-TEXT ·colExpShiftSumTAVX2(SB), NOSPLIT, $0-152
+TEXT ·colExpShiftSumTAVX2(SB), NOSPLIT, $8-152
 	MOVQ p_base+0(FP), AX
 	MOVQ ldp+24(FP), CX
 	SHLQ $0x02, CX
@@ -574,6 +696,42 @@ colExpShiftSumTAVX2_rows:
 	JZ        colExpShiftSumTAVX2_store
 	VMOVUPS   (R13), Y3
 	VSUBPS    Y0, Y3, Y3
+	VCMPPS    $0x16, 480(R11), Y3, Y4
+	VMOVMSKPS Y4, BP
+	TESTL     BP, BP
+	JNZ       colExpShiftSumTAVX2_slow
+	VMAXPS    (R11), Y3, Y6
+	VMULPS    64(R11), Y6, Y5
+	VADDPS    96(R11), Y5, Y5
+	VSUBPS    96(R11), Y5, Y4
+	VPSUBD    96(R11), Y5, Y5
+	VMULPS    128(R11), Y4, Y7
+	VSUBPS    Y7, Y6, Y6
+	VMULPS    160(R11), Y4, Y7
+	VSUBPS    Y7, Y6, Y6
+	VMOVUPS   192(R11), Y4
+	VMULPS    Y6, Y4, Y4
+	VADDPS    224(R11), Y4, Y4
+	VMULPS    Y6, Y4, Y4
+	VADDPS    256(R11), Y4, Y4
+	VMULPS    Y6, Y4, Y4
+	VADDPS    288(R11), Y4, Y4
+	VMULPS    Y6, Y4, Y4
+	VADDPS    320(R11), Y4, Y4
+	VMULPS    Y6, Y4, Y4
+	VADDPS    352(R11), Y4, Y4
+	VMULPS    Y6, Y6, Y7
+	VMULPS    Y7, Y4, Y4
+	VADDPS    Y6, Y4, Y4
+	VADDPS    384(R11), Y4, Y4
+	VPADDD    448(R11), Y5, Y5
+	VPSLLD    $0x17, Y5, Y5
+	VMULPS    Y5, Y4, Y4
+	VCMPPS    $0x1d, (R11), Y3, Y7
+	VANDPS    Y7, Y4, Y4
+	JMP       colExpShiftSumTAVX2_join
+
+colExpShiftSumTAVX2_slow:
 	VMAXPS    (R11), Y3, Y6
 	VMINPS    32(R11), Y6, Y6
 	VMULPS    64(R11), Y6, Y5
@@ -613,15 +771,17 @@ colExpShiftSumTAVX2_rows:
 	VANDPS    Y7, Y4, Y4
 	VCMPPS    $0x03, Y3, Y3, Y7
 	VBLENDVPS Y7, Y3, Y4, Y4
-	VMOVUPS   Y4, (R14)
-	VADDPS    Y4, Y1, Y1
-	VMAXPS    (R11), Y3, Y3
-	VMULPS    Y3, Y4, Y3
-	VADDPS    Y3, Y2, Y2
-	ADDQ      BX, R13
-	ADDQ      CX, R14
-	DECQ      R15
-	JMP       colExpShiftSumTAVX2_rows
+
+colExpShiftSumTAVX2_join:
+	VMOVUPS Y4, (R14)
+	VADDPS  Y4, Y1, Y1
+	VMAXPS  (R11), Y3, Y3
+	VMULPS  Y3, Y4, Y3
+	VADDPS  Y3, Y2, Y2
+	ADDQ    BX, R13
+	ADDQ    CX, R14
+	DECQ    R15
+	JMP     colExpShiftSumTAVX2_rows
 
 colExpShiftSumTAVX2_store:
 	VMOVUPS Y1, (R9)(R12*4)

@@ -121,7 +121,7 @@ func genColExpShiftSum(withT bool) {
 	x, y := YMM(), YMM()
 	VMOVUPS(Mem{Base: rs}, x)
 	VSUBPS(sh, x, x)
-	expVec(cb, x, y)
+	expChecked(cb, x, y, name)
 	VMOVUPS(y, Mem{Base: rd})
 	VADDPS(y, acc, acc)
 	if withT {

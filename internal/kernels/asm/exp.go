@@ -26,6 +26,7 @@ const (
 	cOne
 	cInf
 	c127 // int32 127
+	cFast
 	nConst
 )
 
@@ -49,12 +50,71 @@ func expTable() {
 		cOne:   math.Float32bits(1),
 		cInf:   math.Float32bits(float32(math.Inf(1))),
 		c127:   127,
+		cFast:  math.Float32bits(fastHi),
 	}
 	for s, v := range vals {
 		for l := 0; l < 8; l++ {
 			DATA(32*s+4*l, U32(v))
 		}
 	}
+}
+
+// fastHi bounds the arguments of expFast: for x ≤ fastHi, k = round(x·log2e)
+// ≤ 127, so 2^k needs no split, and x is below Exp's overflow threshold.
+const fastHi = 88.0
+
+// expChecked sets y to Exp(x) as expVec does, through expFast when no lane
+// is above fastHi or NaN (the usual case under softmax, where x ≤ 0), else
+// through expVec; label names the branch targets.
+func expChecked(cb reg.Register, x, y reg.VecVirtual, label string) {
+	u := YMM()
+	VCMPPS(U8(0x16), Mem{Base: cb, Disp: 32 * cFast}, x, u) // NLE_UQ: x > fastHi or NaN
+	m := GP32()
+	VMOVMSKPS(u, m)
+	TESTL(m, m)
+	JNZ(LabelRef(label + "_slow"))
+	expFast(cb, x, y)
+	JMP(LabelRef(label + "_join"))
+	Label(label + "_slow")
+	expVec(cb, x, y)
+	Label(label + "_join")
+}
+
+// expFast is expVec for lanes that are neither NaN nor above fastHi: the same
+// operations in the same order, less those that change nothing there (the
+// clamp at hi, the 2^k split, which multiplies by 1, and the +Inf and NaN
+// blends), so each lane has Exp's bits.
+func expFast(cb reg.Register, x, y reg.VecVirtual) {
+	c := func(slot int) Mem { return Mem{Base: cb, Disp: 32 * slot} }
+	xc := YMM()
+	VMAXPS(c(cLo), x, xc)
+	t := YMM()
+	VMULPS(c(cLog2e), xc, t)
+	VADDPS(c(cMagic), t, t)
+	kf := YMM()
+	VSUBPS(c(cMagic), t, kf)
+	k := YMM()
+	VPSUBD(c(cMagic), t, k)
+	r, u := YMM(), YMM()
+	VMULPS(c(cC1), kf, u)
+	VSUBPS(u, xc, r)
+	VMULPS(c(cC2), kf, u)
+	VSUBPS(u, r, r)
+	p := YMM()
+	VMOVUPS(c(cP0), p)
+	for s := cP1; s <= cP5; s++ {
+		VMULPS(r, p, p)
+		VADDPS(c(s), p, p)
+	}
+	VMULPS(r, r, u)
+	VMULPS(u, p, y)
+	VADDPS(r, y, y)
+	VADDPS(c(cOne), y, y)
+	VPADDD(c(c127), k, k)
+	VPSLLD(U8(23), k, k)
+	VMULPS(k, y, y)
+	VCMPPS(U8(0x1d), c(cLo), x, u) // GE_OQ: below lo gives 0
+	VANDPS(u, y, y)
 }
 
 // expVec sets y to Exp(x) lane by lane with the operations of exp.go in the
@@ -148,7 +208,7 @@ func genExpShiftSum(withT bool) {
 	x, y := YMM(), YMM()
 	VMOVUPS(at(sp, i, 0), x)
 	VSUBPS(sh, x, x)
-	expVec(cb, x, y)
+	expChecked(cb, x, y, name)
 	VMOVUPS(y, at(dp, i, 0))
 	VADDPS(y, acc, acc)
 	if withT {
