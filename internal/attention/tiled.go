@@ -13,8 +13,11 @@ import (
 // transposed; the item's queries are, once) and the online softmax runs 8
 // queries per vector, down their columns:
 //
-//  1. Sᵀ = scale·K·Qᵀ for the columns that see the tile (kernels.MatMulRows:
-//     each logit one float32 FMA chain over the head dimension);
+//  1. Sᵀ = scale·K·Qᵀ (kernels.MatMulRows: each logit one float32 FMA chain
+//     over the head dimension), by groups of 16 columns over the keys of the
+//     tile that some row of the group sees (tileColumns: on the causal
+//     diagonal the earlier groups stop earlier; groups that see no key are
+//     left out);
 //  2. masks: keys outside a query's range become −Inf in its column; the
 //     elementwise masks and biases go through applyElementwise on a copy;
 //  3. each column's max and key count (kernels.ColMaxCount), folded into the
@@ -56,7 +59,7 @@ func (p *plan) itemTiled(sc *scratch, q []float32, k, v tensor.Store, out []floa
 	}
 	withStats := st != nil
 	qp := (rows + 15) &^ 15 // query columns: whole 16-wide register tiles
-	qT, o, sT := sc.qt[:d*tileQ], sc.o[:qp*d], sc.sT[:tileK*tileQ]
+	qT, o := sc.qt[:d*tileQ], sc.o[:qp*d]
 	// Qᵀ (headDim, tileQ): column r is query i0+r; columns rows…qp−1 zero.
 	kernels.Transpose(qT, tileQ, q[(b*sh.SeqQ+i0)*p.qStride+h*d:], p.qStride, rows, d)
 	for x := range d {
@@ -65,15 +68,12 @@ func (p *plan) itemTiled(sc *scratch, q []float32, k, v tensor.Store, out []floa
 	clear(o)
 	l, t := sc.l[:rows], sc.t[:rows]
 	cnt, bad := sc.cnt[:rows], sc.bad[:rows]
-	mx, nk, ls, ts, want := sc.mx, sc.nk, sc.ls, sc.ts, sc.want
 	klo, khi := p.initRows(sc, b, i0, rows)
 	for r := rows; r < qp; r++ {
 		sc.m[r] = 0 // padding columns: any finite shift will do
 	}
-	var ok [tileQ]bool
 	for k0 := klo; k0 < khi; k0 += tileK {
 		k1 := min(k0+tileK, khi)
-		kn := k1 - k0
 		kd, koff, kst := p.kvRows(k, sc.kt, b, kvh, k0, k1)
 		vd, voff, vst := p.kvRows(v, sc.vt, b, kvh, k0, k1)
 		if n1 := min(k1+tileK, khi); k1 < n1 { // ask for the next tiles early
@@ -85,67 +85,21 @@ func (p *plan) itemTiled(sc *scratch, q []float32, k, v tensor.Store, out []floa
 				kernels.PrefetchRows(f, base, p.kvStride, n1-k1, d)
 			}
 		}
-		// Only the columns (whole 16-wide tiles) of rows that see a key of
-		// this tile (causal and window masks leave the others out).
-		c0, c1 := rows, 0
-		for r := 0; r < rows; r++ {
-			if max(sc.lo[r], k0) < min(sc.hi[r], k1) {
-				c0, c1 = min(c0, r), r+1
+		// Column groups (16 queries, a register tile wide) run in segments of
+		// groups that see the same keys [k0, k0+kn) of the tile (the causal
+		// diagonal tile: fewer keys for the earlier groups); groups whose
+		// rows see no key of the tile are left out.
+		for g0 := 0; g0 < qp; {
+			kn := p.groupKeys(sc, g0, rows, k0, k1)
+			g1 := g0 + 16
+			for g1 < qp && p.groupKeys(sc, g1, rows, k0, k1) == kn {
+				g1 += 16
 			}
+			if kn > 0 {
+				p.tileColumns(sc, kd[koff+k0*kst:], kst, vd[voff+k0*vst:], vst, o, b, h, i0, rows, g0, g1, k0, kn, withStats)
+			}
+			g0 = g1
 		}
-		if c0 >= c1 {
-			continue
-		}
-		c0 &^= 15
-		c1 = min(qp, (c1+15)&^15)
-		nc, r1 := c1-c0, min(c1, rows)
-		s := sT[c0:] // (kn, nc) with row stride tileQ
-		kernels.MatMulRows(s, tileQ, kd[koff+k0*kst:], kst, qT[c0:], tileQ, kn, nc, d, p.scale)
-		for r := c0; r < r1; r++ {
-			lo, hi := max(sc.lo[r], k0), min(sc.hi[r], k1)
-			if lo >= hi {
-				lo, hi = k1, k1
-			}
-			for j := k0; j < lo; j++ {
-				sT[(j-k0)*tileQ+r] = negInf
-			}
-			for j := hi; j < k1; j++ {
-				sT[(j-k0)*tileQ+r] = negInf
-			}
-			want[r] = hi - lo
-			if p.elementwise && lo < hi {
-				col := sc.s[:kn]
-				for j := lo; j < hi; j++ {
-					col[j-k0] = sT[(j-k0)*tileQ+r]
-				}
-				want[r] -= p.applyElementwise(col, b, h, i0+r, p.o.qOffset(b)+i0+r, k0, lo, hi)
-				for j := lo; j < hi; j++ {
-					sT[(j-k0)*tileQ+r] = col[j-k0]
-				}
-			}
-		}
-		kernels.ColMaxCount(mx[c0:c1], nk[c0:c1], s, tileQ, kn, nc) // NaN never wins the max
-		for r := c0; r < r1; r++ {
-			ok[r] = sc.fold(r, mx[r], int(nk[r]), want[r], o[r*d:(r+1)*d], withStats)
-		}
-		var tc []float32
-		if withStats {
-			tc = ts[c0:c1]
-		}
-		kernels.ColExpShiftSum(s, tileQ, s, tileQ, kn, nc, sc.m[c0:c1], ls[c0:c1], tc)
-		for r := c0; r < r1; r++ {
-			if !ok[r] { // the tile gives the row no weight
-				for j := range kn {
-					sT[j*tileQ+r] = 0
-				}
-				continue
-			}
-			l[r] += ls[r]
-			if withStats {
-				t[r] += ts[r]
-			}
-		}
-		kernels.MatMulTAddRows(o[c0*d:], d, s, tileQ, vd[voff+k0*vst:], vst, nc, d, kn)
 	}
 	// Normalise each row, store it and take its statistics; rows whose output
 	// is not finite are redone by itemRows below.
@@ -182,4 +136,74 @@ func (p *plan) itemTiled(sc *scratch, q []float32, k, v tensor.Store, out []floa
 			p.itemRows(sc, q, k, v, out, st, pt, b, h, i0+r, i0+r+1)
 		}
 	}
+}
+
+// groupKeys is how many keys of the tile [k0, k1) the rows of the 16-column
+// group that starts at column g0 need: up to the last key any of them sees,
+// 0 when none sees one.
+func (p *plan) groupKeys(sc *scratch, g0, rows, k0, k1 int) int {
+	n := 0
+	for r := g0; r < min(g0+16, rows); r++ {
+		if lo, hi := max(sc.lo[r], k0), min(sc.hi[r], k1); lo < hi {
+			n = max(n, hi-k0)
+		}
+	}
+	return n
+}
+
+// tileColumns runs steps 1–4 of itemTiled for the query columns [g0, g1)
+// (whole 16-wide groups) and the first kn keys of the tile that starts at
+// key k0; kt and vt are the tile's key and value rows (row strides kst, vst).
+func (p *plan) tileColumns(sc *scratch, kt []float32, kst int, vt []float32, vst int, o []float32, b, h, i0, rows, g0, g1, k0, kn int, withStats bool) {
+	d := p.sh.HeadDim
+	sT := sc.sT[:tileK*tileQ]
+	s := sT[g0:] // (kn, nc) with row stride tileQ
+	nc, r1, k1 := g1-g0, min(g1, rows), k0+kn
+	kernels.MatMulRows(s, tileQ, kt, kst, sc.qt[g0:], tileQ, kn, nc, d, p.scale)
+	for r := g0; r < r1; r++ {
+		lo, hi := max(sc.lo[r], k0), min(sc.hi[r], k1)
+		if lo >= hi {
+			lo, hi = k1, k1
+		}
+		for j := k0; j < lo; j++ {
+			sT[(j-k0)*tileQ+r] = negInf
+		}
+		for j := hi; j < k1; j++ {
+			sT[(j-k0)*tileQ+r] = negInf
+		}
+		sc.want[r] = hi - lo
+		if p.elementwise && lo < hi {
+			col := sc.s[:kn]
+			for j := lo; j < hi; j++ {
+				col[j-k0] = sT[(j-k0)*tileQ+r]
+			}
+			sc.want[r] -= p.applyElementwise(col, b, h, i0+r, p.o.qOffset(b)+i0+r, k0, lo, hi)
+			for j := lo; j < hi; j++ {
+				sT[(j-k0)*tileQ+r] = col[j-k0]
+			}
+		}
+	}
+	kernels.ColMaxCount(sc.mx[g0:g1], sc.nk[g0:g1], s, tileQ, kn, nc) // NaN never wins the max
+	var ok [tileQ]bool
+	for r := g0; r < r1; r++ {
+		ok[r] = sc.fold(r, sc.mx[r], int(sc.nk[r]), sc.want[r], o[r*d:(r+1)*d], withStats)
+	}
+	var tc []float32
+	if withStats {
+		tc = sc.ts[g0:g1]
+	}
+	kernels.ColExpShiftSum(s, tileQ, s, tileQ, kn, nc, sc.m[g0:g1], sc.ls[g0:g1], tc)
+	for r := g0; r < r1; r++ {
+		if !ok[r] { // the tile gives the row no weight
+			for j := range kn {
+				sT[j*tileQ+r] = 0
+			}
+			continue
+		}
+		sc.l[r] += sc.ls[r]
+		if withStats {
+			sc.t[r] += sc.ts[r]
+		}
+	}
+	kernels.MatMulTAddRows(o[g0*d:], d, s, tileQ, vt, vst, nc, d, kn)
 }
