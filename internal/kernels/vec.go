@@ -80,13 +80,32 @@ func Scale(a float32, x []float32) {
 	}
 }
 
-// SumSquares returns Σ x[i]² accumulated in float64.
+// SumSquares returns Σ x[i]² accumulated in float64, in 4 lanes (4
+// independent chains of additions instead of one):
 //
-//	for i := range x { s += float64(x[i]) * float64(x[i]) }
+//	for i := range x { s[i%4] += float64(x[i]) * float64(x[i]) }
+//	return (s[0] + s[1]) + (s[2] + s[3])
+//
+// (Squares of float32 values are exact in float64.)
 func SumSquares(x []float32) float64 {
-	var s float64
-	for _, v := range x {
-		s += float64(v) * float64(v)
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		v := x[i : i+4 : i+4]
+		s0 += float64(v[0]) * float64(v[0])
+		s1 += float64(v[1]) * float64(v[1])
+		s2 += float64(v[2]) * float64(v[2])
+		s3 += float64(v[3]) * float64(v[3])
 	}
-	return s
+	for j, v := range x[i:] {
+		switch j {
+		case 0:
+			s0 += float64(v) * float64(v)
+		case 1:
+			s1 += float64(v) * float64(v)
+		default:
+			s2 += float64(v) * float64(v)
+		}
+	}
+	return (s0 + s1) + (s2 + s3)
 }

@@ -243,3 +243,18 @@ func BenchmarkDot(b *testing.B) {
 }
 
 var sinkF32 float32
+
+// TestSumSquaresLanes: the documented 4-lane order, bit for bit.
+func TestSumSquaresLanes(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, n := range vecSizes {
+		x := randSlice(r, n)
+		var s [4]float64
+		for i, v := range x {
+			s[i%4] += float64(v) * float64(v)
+		}
+		if got, want := SumSquares(x), (s[0]+s[1])+(s[2]+s[3]); got != want {
+			t.Errorf("n=%d: SumSquares = %v, want %v", n, got, want)
+		}
+	}
+}
