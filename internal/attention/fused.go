@@ -16,7 +16,7 @@ const (
 	// tiledMinRows is the fewest query rows an item runs through itemTiled
 	// (its products work on 16 queries at a time; fewer go row by row, as a
 	// decoding step's single query does).
-	tiledMinRows = 8
+	tiledMinRows = 2
 )
 
 // Engine runs attention on a worker pool. It is safe for concurrent use.
@@ -223,6 +223,21 @@ func (p *plan) kvRows(s tensor.Store, buf []float32, b, kvh, k0, k1 int) (data [
 	return buf, -k0 * d, d
 }
 
+// prefetchKV asks the CPU for key and value rows [j0, j1) of (b, kvh)
+// (float32 stores; a hint).
+func (p *plan) prefetchKV(k, v tensor.Store, b, kvh, j0, j1 int) {
+	if j0 >= j1 {
+		return
+	}
+	base := p.kvOff(b, j0, kvh)
+	if f := k.F32(); f != nil {
+		kernels.PrefetchRows(f, base, p.kvStride, j1-j0, p.sh.HeadDim)
+	}
+	if f := v.F32(); f != nil {
+		kernels.PrefetchRows(f, base, p.kvStride, j1-j0, p.sh.HeadDim)
+	}
+}
+
 // tiled reports whether heads of dimension d go through itemTiled.
 func tiled(d int) bool { return d >= 16 && d%16 == 0 }
 
@@ -262,6 +277,7 @@ func (p *plan) itemRows(sc *scratch, q []float32, k, v tensor.Store, out []float
 		k1 := min(k0+tileK, khi)
 		kd, koff, kst := p.kvRows(k, sc.kt, b, kvh, k0, k1)
 		vd, voff, vst := p.kvRows(v, sc.vt, b, kvh, k0, k1)
+		p.prefetchKV(k, v, b, kvh, k1, min(k1+tileK, khi)) // the next tile
 		for r := 0; r < rows; r++ {
 			lo, hi := max(sc.lo[r], k0), min(sc.hi[r], k1)
 			if lo >= hi {

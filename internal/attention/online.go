@@ -71,8 +71,10 @@ func (sc *scratch) fold(r int, mt float32, n, want int, acc []float32, withStats
 		if withStats && sc.l[r] > 0 {
 			sc.t[r] = alpha * (sc.t[r] + (sc.m[r]-mt)*sc.l[r])
 		}
+		if sc.l[r] != 0 { // l = 0: acc holds zeros (or NaN from 0·Inf), which alpha would keep
+			kernels.Scale(alpha, acc)
+		}
 		sc.l[r] *= alpha
-		kernels.Scale(alpha, acc)
 		sc.m[r] = mt
 	}
 	return true

@@ -76,15 +76,7 @@ func (p *plan) itemTiled(sc *scratch, q []float32, k, v tensor.Store, out []floa
 		k1 := min(k0+tileK, khi)
 		kd, koff, kst := p.kvRows(k, sc.kt, b, kvh, k0, k1)
 		vd, voff, vst := p.kvRows(v, sc.vt, b, kvh, k0, k1)
-		if n1 := min(k1+tileK, khi); k1 < n1 { // ask for the next tiles early
-			base := p.kvOff(b, 0, kvh) + k1*p.kvStride
-			if f := k.F32(); f != nil {
-				kernels.PrefetchRows(f, base, p.kvStride, n1-k1, d)
-			}
-			if f := v.F32(); f != nil {
-				kernels.PrefetchRows(f, base, p.kvStride, n1-k1, d)
-			}
-		}
+		p.prefetchKV(k, v, b, kvh, k1, min(k1+tileK, khi)) // the next tile
 		// Column groups (16 queries, a register tile wide) run in segments of
 		// groups that see the same keys [k0, k0+kn) of the tile (the causal
 		// diagonal tile: fewer keys for the earlier groups); groups whose
@@ -159,6 +151,10 @@ func (p *plan) tileColumns(sc *scratch, kt []float32, kst int, vt []float32, vst
 	sT := sc.sT[:tileK*tileQ]
 	s := sT[g0:] // (kn, nc) with row stride tileQ
 	nc, r1, k1 := g1-g0, min(g1, rows), k0+kn
+	// The softmax runs on whole 8-lane vectors of real rows, the product
+	// with V on the real rows only (the padding columns only fill the
+	// register tiles of Sᵀ).
+	n8 := (r1 - g0 + 7) &^ 7
 	kernels.MatMulRows(s, tileQ, kt, kst, sc.qt[g0:], tileQ, kn, nc, d, p.scale)
 	for r := g0; r < r1; r++ {
 		lo, hi := max(sc.lo[r], k0), min(sc.hi[r], k1)
@@ -183,16 +179,16 @@ func (p *plan) tileColumns(sc *scratch, kt []float32, kst int, vt []float32, vst
 			}
 		}
 	}
-	kernels.ColMaxCount(sc.mx[g0:g1], sc.nk[g0:g1], s, tileQ, kn, nc) // NaN never wins the max
+	kernels.ColMaxCount(sc.mx[g0:g0+n8], sc.nk[g0:g0+n8], s, tileQ, kn, n8) // NaN never wins the max
 	var ok [tileQ]bool
 	for r := g0; r < r1; r++ {
 		ok[r] = sc.fold(r, sc.mx[r], int(sc.nk[r]), sc.want[r], o[r*d:(r+1)*d], withStats)
 	}
 	var tc []float32
 	if withStats {
-		tc = sc.ts[g0:g1]
+		tc = sc.ts[g0 : g0+n8]
 	}
-	kernels.ColExpShiftSum(s, tileQ, s, tileQ, kn, nc, sc.m[g0:g1], sc.ls[g0:g1], tc)
+	kernels.ColExpShiftSum(s, tileQ, s, tileQ, kn, n8, sc.m[g0:g0+n8], sc.ls[g0:g0+n8], tc)
 	for r := g0; r < r1; r++ {
 		if !ok[r] { // the tile gives the row no weight
 			for j := range kn {
@@ -205,5 +201,5 @@ func (p *plan) tileColumns(sc *scratch, kt []float32, kst int, vt []float32, vst
 			sc.t[r] += sc.ts[r]
 		}
 	}
-	kernels.MatMulTAddRows(o[g0*d:], d, s, tileQ, vt, vst, nc, d, kn)
+	kernels.MatMulTAddRows(o[g0*d:], d, s, tileQ, vt, vst, r1-g0, d, kn)
 }
