@@ -37,12 +37,15 @@ type attendCall struct {
 	nQT, bh int // query tiles; batch·heads
 }
 
-// item runs work item t: query tile nQT−1−t/bh (the heaviest tiles, the
-// last queries under a causal mask, first) of (batch, head) t%bh.
+// item runs work item t: query tile nQT−1−t%nQT of (batch, head) t/nQT.
+// The items of one head follow each other, so its keys and values stay in
+// the caches while the workers go through its query tiles, heaviest (the
+// last queries under a causal mask) first.
 func (c *attendCall) item(sc *scratch, t int) {
 	sh := &c.p.sh
-	qt := c.nQT - 1 - t/c.bh
-	b, h := (t%c.bh)/sh.Heads, t%sh.Heads
+	hb := t / c.nQT // = b·heads + h
+	qt := c.nQT - 1 - t%c.nQT
+	b, h := hb/sh.Heads, hb%sh.Heads
 	var pt *partial
 	if len(c.parts) > 0 {
 		pt = &c.parts[t]
@@ -191,7 +194,7 @@ func (e *Engine) Attend(sh Shape, o *Options, q []float32, k, v tensor.Store, ou
 	}
 	if st != nil {
 		for t := range parts {
-			hb := t % bh // = b·heads + h
+			hb := t / nQT // = b·heads + h
 			pt := &parts[t]
 			st.ScoreNaN[hb] += pt.scoreNaN
 			st.ScoreInf[hb] += pt.scoreInf
@@ -202,7 +205,7 @@ func (e *Engine) Attend(sh Shape, o *Options, q []float32, k, v tensor.Store, ou
 		for hb := 0; hb < bh; hb++ {
 			var ss float64
 			for qt := 0; qt < nQT; qt++ {
-				ss += parts[(nQT-1-qt)*bh+hb].normSq
+				ss += parts[hb*nQT+nQT-1-qt].normSq
 			}
 			st.OutNorm[hb] = float32(math.Sqrt(ss))
 		}
