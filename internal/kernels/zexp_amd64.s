@@ -202,8 +202,8 @@ expShiftSumAVX2_loop:
 	VPADDD    448(BX), Y4, Y4
 	VPSLLD    $0x17, Y4, Y4
 	VMULPS    Y4, Y3, Y3
-	VCMPPS    $0x1d, (BX), Y2, Y6
-	VANDPS    Y6, Y3, Y3
+	VCMPPS    $0x1d, (BX), Y2, Y2
+	VANDPS    Y2, Y3, Y3
 	JMP       expShiftSumAVX2_join
 
 expShiftSumAVX2_slow:
@@ -232,20 +232,20 @@ expShiftSumAVX2_slow:
 	VMULPS    Y6, Y3, Y3
 	VADDPS    Y5, Y3, Y3
 	VADDPS    384(BX), Y3, Y3
-	VPMINSD   448(BX), Y4, Y6
-	VPADDD    448(BX), Y6, Y6
-	VPSLLD    $0x17, Y6, Y6
+	VPMINSD   448(BX), Y4, Y5
+	VPADDD    448(BX), Y5, Y5
+	VPSLLD    $0x17, Y5, Y5
 	VPCMPGTD  448(BX), Y4, Y4
 	VANDPS    384(BX), Y4, Y4
 	VADDPS    384(BX), Y4, Y4
 	VMULPS    Y4, Y3, Y3
-	VMULPS    Y6, Y3, Y3
-	VCMPPS    $0x1e, 32(BX), Y2, Y6
-	VBLENDVPS Y6, 416(BX), Y3, Y3
-	VCMPPS    $0x1d, (BX), Y2, Y6
-	VANDPS    Y6, Y3, Y3
-	VCMPPS    $0x03, Y2, Y2, Y6
-	VBLENDVPS Y6, Y2, Y3, Y3
+	VMULPS    Y5, Y3, Y3
+	VCMPPS    $0x1e, 32(BX), Y2, Y5
+	VBLENDVPS Y5, 416(BX), Y3, Y3
+	VCMPPS    $0x1d, (BX), Y2, Y5
+	VANDPS    Y5, Y3, Y3
+	VCMPPS    $0x03, Y2, Y2, Y5
+	VBLENDVPS Y5, Y2, Y3, Y3
 
 expShiftSumAVX2_join:
 	VMOVUPS Y3, (AX)(SI*4)
@@ -287,20 +287,20 @@ expShiftSumAVX2_tail:
 	VMULPS     Y6, Y0, Y0
 	VADDPS     Y5, Y0, Y0
 	VADDPS     384(BX), Y0, Y0
-	VPMINSD    448(BX), Y4, Y6
-	VPADDD     448(BX), Y6, Y6
-	VPSLLD     $0x17, Y6, Y6
+	VPMINSD    448(BX), Y4, Y5
+	VPADDD     448(BX), Y5, Y5
+	VPSLLD     $0x17, Y5, Y5
 	VPCMPGTD   448(BX), Y4, Y4
 	VANDPS     384(BX), Y4, Y4
 	VADDPS     384(BX), Y4, Y4
 	VMULPS     Y4, Y0, Y0
-	VMULPS     Y6, Y0, Y0
-	VCMPPS     $0x1e, 32(BX), Y3, Y6
-	VBLENDVPS  Y6, 416(BX), Y0, Y0
-	VCMPPS     $0x1d, (BX), Y3, Y6
-	VANDPS     Y6, Y0, Y0
-	VCMPPS     $0x03, Y3, Y3, Y6
-	VBLENDVPS  Y6, Y3, Y0, Y0
+	VMULPS     Y5, Y0, Y0
+	VCMPPS     $0x1e, 32(BX), Y3, Y5
+	VBLENDVPS  Y5, 416(BX), Y0, Y0
+	VCMPPS     $0x1d, (BX), Y3, Y5
+	VANDPS     Y5, Y0, Y0
+	VCMPPS     $0x03, Y3, Y3, Y5
+	VBLENDVPS  Y5, Y3, Y0, Y0
 	VANDPS     Y2, Y0, Y0
 	VMASKMOVPS Y0, Y2, (AX)(SI*4)
 	VADDPS     Y0, Y1, Y1
@@ -366,8 +366,8 @@ expShiftSumTAVX2_loop:
 	VPADDD    448(BX), Y5, Y5
 	VPSLLD    $0x17, Y5, Y5
 	VMULPS    Y5, Y4, Y4
-	VCMPPS    $0x1d, (BX), Y3, Y7
-	VANDPS    Y7, Y4, Y4
+	VCMPPS    $0x1d, (BX), Y3, Y5
+	VANDPS    Y5, Y4, Y4
 	JMP       expShiftSumTAVX2_join
 
 expShiftSumTAVX2_slow:
@@ -396,20 +396,20 @@ expShiftSumTAVX2_slow:
 	VMULPS    Y7, Y4, Y4
 	VADDPS    Y6, Y4, Y4
 	VADDPS    384(BX), Y4, Y4
-	VPMINSD   448(BX), Y5, Y7
-	VPADDD    448(BX), Y7, Y7
-	VPSLLD    $0x17, Y7, Y7
+	VPMINSD   448(BX), Y5, Y6
+	VPADDD    448(BX), Y6, Y6
+	VPSLLD    $0x17, Y6, Y6
 	VPCMPGTD  448(BX), Y5, Y5
 	VANDPS    384(BX), Y5, Y5
 	VADDPS    384(BX), Y5, Y5
 	VMULPS    Y5, Y4, Y4
-	VMULPS    Y7, Y4, Y4
-	VCMPPS    $0x1e, 32(BX), Y3, Y7
-	VBLENDVPS Y7, 416(BX), Y4, Y4
-	VCMPPS    $0x1d, (BX), Y3, Y7
-	VANDPS    Y7, Y4, Y4
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VBLENDVPS Y7, Y3, Y4, Y4
+	VMULPS    Y6, Y4, Y4
+	VCMPPS    $0x1e, 32(BX), Y3, Y6
+	VBLENDVPS Y6, 416(BX), Y4, Y4
+	VCMPPS    $0x1d, (BX), Y3, Y6
+	VANDPS    Y6, Y4, Y4
+	VCMPPS    $0x03, Y3, Y3, Y6
+	VBLENDVPS Y6, Y3, Y4, Y4
 
 expShiftSumTAVX2_join:
 	VMOVUPS Y4, (AX)(SI*4)
@@ -454,20 +454,20 @@ expShiftSumTAVX2_tail:
 	VMULPS     Y7, Y0, Y0
 	VADDPS     Y6, Y0, Y0
 	VADDPS     384(BX), Y0, Y0
-	VPMINSD    448(BX), Y5, Y7
-	VPADDD     448(BX), Y7, Y7
-	VPSLLD     $0x17, Y7, Y7
+	VPMINSD    448(BX), Y5, Y6
+	VPADDD     448(BX), Y6, Y6
+	VPSLLD     $0x17, Y6, Y6
 	VPCMPGTD   448(BX), Y5, Y5
 	VANDPS     384(BX), Y5, Y5
 	VADDPS     384(BX), Y5, Y5
 	VMULPS     Y5, Y0, Y0
-	VMULPS     Y7, Y0, Y0
-	VCMPPS     $0x1e, 32(BX), Y4, Y7
-	VBLENDVPS  Y7, 416(BX), Y0, Y0
-	VCMPPS     $0x1d, (BX), Y4, Y7
-	VANDPS     Y7, Y0, Y0
-	VCMPPS     $0x03, Y4, Y4, Y7
-	VBLENDVPS  Y7, Y4, Y0, Y0
+	VMULPS     Y6, Y0, Y0
+	VCMPPS     $0x1e, 32(BX), Y4, Y6
+	VBLENDVPS  Y6, 416(BX), Y0, Y0
+	VCMPPS     $0x1d, (BX), Y4, Y6
+	VANDPS     Y6, Y0, Y0
+	VCMPPS     $0x03, Y4, Y4, Y6
+	VBLENDVPS  Y6, Y4, Y0, Y0
 	VANDPS     Y3, Y0, Y0
 	VMASKMOVPS Y0, Y3, (AX)(SI*4)
 	VADDPS     Y0, Y1, Y1
@@ -602,8 +602,8 @@ colExpShiftSumAVX2_rows:
 	VPADDD    448(R10), Y4, Y4
 	VPSLLD    $0x17, Y4, Y4
 	VMULPS    Y4, Y3, Y3
-	VCMPPS    $0x1d, (R10), Y2, Y6
-	VANDPS    Y6, Y3, Y3
+	VCMPPS    $0x1d, (R10), Y2, Y2
+	VANDPS    Y2, Y3, Y3
 	JMP       colExpShiftSumAVX2_join
 
 colExpShiftSumAVX2_slow:
@@ -632,20 +632,20 @@ colExpShiftSumAVX2_slow:
 	VMULPS    Y6, Y3, Y3
 	VADDPS    Y5, Y3, Y3
 	VADDPS    384(R10), Y3, Y3
-	VPMINSD   448(R10), Y4, Y6
-	VPADDD    448(R10), Y6, Y6
-	VPSLLD    $0x17, Y6, Y6
+	VPMINSD   448(R10), Y4, Y5
+	VPADDD    448(R10), Y5, Y5
+	VPSLLD    $0x17, Y5, Y5
 	VPCMPGTD  448(R10), Y4, Y4
 	VANDPS    384(R10), Y4, Y4
 	VADDPS    384(R10), Y4, Y4
 	VMULPS    Y4, Y3, Y3
-	VMULPS    Y6, Y3, Y3
-	VCMPPS    $0x1e, 32(R10), Y2, Y6
-	VBLENDVPS Y6, 416(R10), Y3, Y3
-	VCMPPS    $0x1d, (R10), Y2, Y6
-	VANDPS    Y6, Y3, Y3
-	VCMPPS    $0x03, Y2, Y2, Y6
-	VBLENDVPS Y6, Y2, Y3, Y3
+	VMULPS    Y5, Y3, Y3
+	VCMPPS    $0x1e, 32(R10), Y2, Y5
+	VBLENDVPS Y5, 416(R10), Y3, Y3
+	VCMPPS    $0x1d, (R10), Y2, Y5
+	VANDPS    Y5, Y3, Y3
+	VCMPPS    $0x03, Y2, Y2, Y5
+	VBLENDVPS Y5, Y2, Y3, Y3
 
 colExpShiftSumAVX2_join:
 	VMOVUPS Y3, (R13)
@@ -727,8 +727,8 @@ colExpShiftSumTAVX2_rows:
 	VPADDD    448(R11), Y5, Y5
 	VPSLLD    $0x17, Y5, Y5
 	VMULPS    Y5, Y4, Y4
-	VCMPPS    $0x1d, (R11), Y3, Y7
-	VANDPS    Y7, Y4, Y4
+	VCMPPS    $0x1d, (R11), Y3, Y5
+	VANDPS    Y5, Y4, Y4
 	JMP       colExpShiftSumTAVX2_join
 
 colExpShiftSumTAVX2_slow:
@@ -757,20 +757,20 @@ colExpShiftSumTAVX2_slow:
 	VMULPS    Y7, Y4, Y4
 	VADDPS    Y6, Y4, Y4
 	VADDPS    384(R11), Y4, Y4
-	VPMINSD   448(R11), Y5, Y7
-	VPADDD    448(R11), Y7, Y7
-	VPSLLD    $0x17, Y7, Y7
+	VPMINSD   448(R11), Y5, Y6
+	VPADDD    448(R11), Y6, Y6
+	VPSLLD    $0x17, Y6, Y6
 	VPCMPGTD  448(R11), Y5, Y5
 	VANDPS    384(R11), Y5, Y5
 	VADDPS    384(R11), Y5, Y5
 	VMULPS    Y5, Y4, Y4
-	VMULPS    Y7, Y4, Y4
-	VCMPPS    $0x1e, 32(R11), Y3, Y7
-	VBLENDVPS Y7, 416(R11), Y4, Y4
-	VCMPPS    $0x1d, (R11), Y3, Y7
-	VANDPS    Y7, Y4, Y4
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VBLENDVPS Y7, Y3, Y4, Y4
+	VMULPS    Y6, Y4, Y4
+	VCMPPS    $0x1e, 32(R11), Y3, Y6
+	VBLENDVPS Y6, 416(R11), Y4, Y4
+	VCMPPS    $0x1d, (R11), Y3, Y6
+	VANDPS    Y6, Y4, Y4
+	VCMPPS    $0x03, Y3, Y3, Y6
+	VBLENDVPS Y6, Y3, Y4, Y4
 
 colExpShiftSumTAVX2_join:
 	VMOVUPS Y4, (R14)

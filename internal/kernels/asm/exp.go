@@ -88,43 +88,20 @@ func expFast(cb reg.Register, x, y reg.VecVirtual) {
 	c := func(slot int) Mem { return Mem{Base: cb, Disp: 32 * slot} }
 	xc := YMM()
 	VMAXPS(c(cLo), x, xc)
-	t := YMM()
-	VMULPS(c(cLog2e), xc, t)
-	VADDPS(c(cMagic), t, t)
-	kf := YMM()
-	VSUBPS(c(cMagic), t, kf)
-	k := YMM()
-	VPSUBD(c(cMagic), t, k)
-	r, u := YMM(), YMM()
-	VMULPS(c(cC1), kf, u)
-	VSUBPS(u, xc, r)
-	VMULPS(c(cC2), kf, u)
-	VSUBPS(u, r, r)
-	p := YMM()
-	VMOVUPS(c(cP0), p)
-	for s := cP1; s <= cP5; s++ {
-		VMULPS(r, p, p)
-		VADDPS(c(s), p, p)
-	}
-	VMULPS(r, r, u)
-	VMULPS(u, p, y)
-	VADDPS(r, y, y)
-	VADDPS(c(cOne), y, y)
+	k := expReduce(cb, xc, y)
 	VPADDD(c(c127), k, k)
 	VPSLLD(U8(23), k, k)
 	VMULPS(k, y, y)
+	u := YMM()
 	VCMPPS(U8(0x1d), c(cLo), x, u) // GE_OQ: below lo gives 0
 	VANDPS(u, y, y)
 }
 
-// expVec sets y to Exp(x) lane by lane with the operations of exp.go in the
-// same order, each rounded once (no FMA), so each lane equals the pure-Go Exp
-// compiled without FMA bit for bit. x is preserved.
-func expVec(cb reg.Register, x, y reg.VecVirtual) {
+// expReduce is the core of expVec and expFast: for the clamped argument xc
+// it sets y = e**r (the polynomial, (p·r² + r) + 1) and returns k (int32
+// lanes) with e**xc = y·2^k.
+func expReduce(cb reg.Register, xc, y reg.VecVirtual) reg.VecVirtual {
 	c := func(slot int) Mem { return Mem{Base: cb, Disp: 32 * slot} }
-	xc := YMM()
-	VMAXPS(c(cLo), x, xc)
-	VMINPS(c(cHi), xc, xc)
 	// k = round(x·log2e) via the magic constant; kf = float32(k).
 	t := YMM()
 	VMULPS(c(cLog2e), xc, t)
@@ -150,6 +127,19 @@ func expVec(cb reg.Register, x, y reg.VecVirtual) {
 	VMULPS(u, p, y)
 	VADDPS(r, y, y)
 	VADDPS(c(cOne), y, y)
+	return k
+}
+
+// expVec sets y to Exp(x) lane by lane with the operations of exp.go in the
+// same order, each rounded once (no FMA), so each lane equals the pure-Go Exp
+// compiled without FMA bit for bit. x is preserved.
+func expVec(cb reg.Register, x, y reg.VecVirtual) {
+	c := func(slot int) Mem { return Mem{Base: cb, Disp: 32 * slot} }
+	xc := YMM()
+	VMAXPS(c(cLo), x, xc)
+	VMINPS(c(cHi), xc, xc)
+	k := expReduce(cb, xc, y)
+	u := YMM()
 	// y·2^k as (y·s2)·2^min(k,127) with s2 = 2 when k = 128, else 1.
 	VPMINSD(c(c127), k, u)
 	VPADDD(c(c127), u, u)
