@@ -230,15 +230,7 @@ func genGemvHalf(kind string) {
 	}
 
 	Label(name + "_reduce")
-	var p [4]reg.VecVirtual
-	for j := range p {
-		lo, hi := YMM(), YMM()
-		VPERM2F128(U8(0x20), acc[j+4], acc[j], lo) // low halves of rows j, j+4
-		VPERM2F128(U8(0x31), acc[j+4], acc[j], hi)
-		p[j] = YMM()
-		VADDPS(hi, lo, p[j])
-	}
-	VMOVUPS(reduce8(p), Mem{Base: cp})
+	VMOVUPS(reduceAcc8(acc), Mem{Base: cp})
 	ADDQ(U8(32), cp)
 	LEAQ(Mem{Base: q6, Index: k2, Scale: 2}, bg) // row 8 of the group…
 	MOVQ(k, cnt)

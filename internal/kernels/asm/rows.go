@@ -30,6 +30,21 @@ func reduce8(p [4]reg.VecVirtual) reg.VecVirtual {
 	return s
 }
 
+// reduceAcc8 returns the eight row sums of eight 8-lane accumulators (row
+// r in acc[r]) in one vector, row r in lane r: each row's lanes l_i and
+// l_{i+4} are added first, then reduce8.
+func reduceAcc8(acc [8]reg.VecVirtual) reg.VecVirtual {
+	var p [4]reg.VecVirtual
+	for j := range p {
+		lo, hi := YMM(), YMM()
+		VPERM2F128(U8(0x20), acc[j+4], acc[j], lo) // low halves of rows j, j+4
+		VPERM2F128(U8(0x31), acc[j+4], acc[j], hi)
+		p[j] = YMM()
+		VADDPS(hi, lo, p[j])
+	}
+	return reduce8(p)
+}
+
 // genDotRows8 writes dotRows8AVX2 (see dotRows8Go for the order): per pair
 // of rows (r, r+4) one ymm [lo r | lo r+4] times the query's low half, one
 // FMA of [hi r | hi r+4] by its high half, then reduce8 and the scale. The
@@ -234,15 +249,7 @@ func genGemv8() {
 	}
 
 	Label("gemv8_reduce")
-	var p [4]reg.VecVirtual
-	for j := range p {
-		lo, hi := YMM(), YMM()
-		VPERM2F128(U8(0x20), acc[j+4], acc[j], lo) // low halves of rows j, j+4
-		VPERM2F128(U8(0x31), acc[j+4], acc[j], hi)
-		p[j] = YMM()
-		VADDPS(hi, lo, p[j])
-	}
-	VMOVUPS(reduce8(p), Mem{Base: cp})
+	VMOVUPS(reduceAcc8(acc), Mem{Base: cp})
 	ADDQ(U8(32), cp)
 	LEAQ(Mem{Base: q6, Index: k4, Scale: 2}, bg) // row 8 of the group…
 	MOVQ(k, cnt)
