@@ -39,7 +39,6 @@ type Record struct {
 	Err        string        // "" on success
 	Cancelled  bool          // cut off by the run's deadline
 	PromptToks int           // usage.prompt_tokens
-	text       string        // the answer's text (not streamed)
 }
 
 // NewClient is an HTTP client that dials loopback addresses only (names
@@ -178,9 +177,6 @@ func one(ctx context.Context, client *http.Client, base string, cfg Config, it I
 			return rec
 		}
 		rec.Tokens, rec.PromptToks = c.Usage.CompletionTokens, c.Usage.PromptTokens
-		if len(c.Choices) > 0 {
-			rec.text = c.Choices[0].Text
-		}
 		return rec
 	}
 	if err := readStream(resp.Body, &rec, start); err != nil {
