@@ -32,6 +32,13 @@ type Overhead struct {
 	MedianEngine float64       `json:"median_engine_tokens_per_second"`
 }
 
+// side is one request's outcome on one side: tokens, text and time.
+type side struct {
+	n    int
+	text string
+	d    time.Duration
+}
+
 // MeasureOverhead runs items runs times through the server at base (one
 // request at a time, greedy, not streamed) and through the engine called
 // directly on the same loaded model, text in and text out as an
@@ -57,22 +64,21 @@ func MeasureOverhead(ctx context.Context, base string, ld *engine.Loaded, items 
 	defer c.Close()
 	tok := ld.Tokenizer
 	cfg := Config{Temperature: 0}
-	// serve and direct run item i one way and return its tokens, text and
-	// time.
-	serve := func(it Item) (int, string, time.Duration, error) {
+	// serve and direct run one item one way.
+	serve := func(it Item) (side, error) {
 		t0 := time.Now()
 		text, k, err := c.complete(ctx, cfg, it)
 		if err != nil {
-			return 0, "", 0, fmt.Errorf("loadgen: server pass: %w", err)
+			return side{}, fmt.Errorf("loadgen: server pass: %w", err)
 		}
-		return k, text, time.Since(t0), nil
+		return side{k, text, time.Since(t0)}, nil
 	}
-	direct := func(it Item) (int, string, time.Duration, error) {
+	direct := func(it Item) (side, error) {
 		t0 := time.Now()
 		prompt := tok.Encode(it.Prompt, true, false)
 		out, err := engine.Generate(ctx, ld.Model, engine.Request{Prompt: prompt, MaxTokens: it.MaxTokens, Stop: []int{tok.BOS(), tok.EOS()}}, nil)
 		if err != nil {
-			return 0, "", 0, fmt.Errorf("loadgen: engine pass: %w", err)
+			return side{}, fmt.Errorf("loadgen: engine pass: %w", err)
 		}
 		var text strings.Builder
 		prev := prompt[len(prompt)-1]
@@ -80,7 +86,7 @@ func MeasureOverhead(ctx context.Context, base string, ld *engine.Loaded, items 
 			text.WriteString(ld.Piece(prev, id))
 			prev = id
 		}
-		return len(out), text.String(), time.Since(t0), nil
+		return side{len(out), text.String(), time.Since(t0)}, nil
 	}
 	o := Overhead{Items: len(items)}
 	var ratios, srv, eng []float64
@@ -93,25 +99,17 @@ func MeasureOverhead(ctx context.Context, base string, ld *engine.Loaded, items 
 		}
 		var sd, ed time.Duration
 		for i, it := range items {
-			sides := [2]func(Item) (int, string, time.Duration, error){serve, direct}
-			if (r+i)%2 == 1 {
-				sides[0], sides[1] = direct, serve
-			}
-			var res [2]struct {
-				n    int
-				text string
-				d    time.Duration
-			}
-			for k, f := range sides {
-				n, text, d, err := f(it)
-				if err != nil {
-					return o, err
+			var s, e side
+			var err error
+			if (r+i)%2 == 0 {
+				if s, err = serve(it); err == nil {
+					e, err = direct(it)
 				}
-				res[k].n, res[k].text, res[k].d = n, text, d
+			} else if e, err = direct(it); err == nil {
+				s, err = serve(it)
 			}
-			s, e := res[0], res[1]
-			if (r+i)%2 == 1 {
-				s, e = res[1], res[0]
+			if err != nil {
+				return o, err
 			}
 			if s.n != e.n || s.text != e.text {
 				return o, fmt.Errorf("loadgen: request %d: the server answered %q (%d tokens) and the engine %q (%d tokens) for the same greedy request", i, s.text, s.n, e.text, e.n)
