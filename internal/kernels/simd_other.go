@@ -11,6 +11,10 @@ var gemmTiles [4][3]func(c []float32, ldc int, a, b []float32, k int)
 func dotAVX2(x, y []float32) float32     { panic("kernels: no AVX2") }
 func axpyAVX2(a float32, x, y []float32) { panic("kernels: no AVX2") }
 func scaleAVX2(a float32, x []float32)   { panic("kernels: no AVX2") }
+func sumSquaresAVX2(x []float32) float64 { panic("kernels: no AVX2") }
+func scaleSumSquaresAVX2(a float32, x []float32) float64 {
+	panic("kernels: no AVX2")
+}
 func dotRows8AVX2(dst []float32, scale float32, x, a []float32, stride int) {
 	panic("kernels: no AVX2")
 }

@@ -86,8 +86,19 @@ func Scale(a float32, x []float32) {
 //	for i := range x { s[i%4] += float64(x[i]) * float64(x[i]) }
 //	return (s[0] + s[1]) + (s[2] + s[3])
 //
-// (Squares of float32 values are exact in float64.)
+// (Squares of float32 values are exact in float64.) Both paths add in this
+// order: the AVX2 path keeps the four lanes in one vector and adds each
+// square with one FMA, which rounds as the twin's addition does since the
+// square is exact, so the paths agree bit for bit.
 func SumSquares(x []float32) float64 {
+	if impl == implAVX2 {
+		return sumSquaresAVX2(x)
+	}
+	return sumSquaresGo(x)
+}
+
+// sumSquaresGo is the pure-Go twin of SumSquares.
+func sumSquaresGo(x []float32) float64 {
 	var s0, s1, s2, s3 float64
 	i := 0
 	for ; i+4 <= len(x); i += 4 {
@@ -108,4 +119,20 @@ func SumSquares(x []float32) float64 {
 		}
 	}
 	return (s0 + s1) + (s2 + s3)
+}
+
+// ScaleSumSquares computes x *= a and returns the SumSquares of the
+// products, in one pass:
+//
+//	Scale(a, x); return SumSquares(x)
+//
+// with the same bits as those two calls on either path.
+func ScaleSumSquares(a float32, x []float32) float64 {
+	if impl == implAVX2 {
+		return scaleSumSquaresAVX2(a, x)
+	}
+	for i := range x {
+		x[i] *= a
+	}
+	return sumSquaresGo(x)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -200,11 +201,14 @@ func testScale(t *testing.T) {
 	}
 }
 
-func TestSumSquares(t *testing.T) {
+func TestSumSquares(t *testing.T) { forEachImpl(t, testSumSquares) }
+
+func testSumSquares(t *testing.T) {
 	r := rand.New(rand.NewPCG(4, 4))
 	for _, n := range vecSizes {
 		for off := 0; off <= 3; off++ {
 			x, cx := fillGuarded(r, n, off)
+			x0 := append([]float32(nil), x...)
 			got := SumSquares(x)
 			// Squares of float32 values are exact in float64; only the n
 			// float64 additions round (unit roundoff 2**-53).
@@ -215,8 +219,14 @@ func TestSumSquares(t *testing.T) {
 			if bound := float64(n+1) * 0x1p-53 * want; math.Abs(got-want) > bound {
 				t.Errorf("n=%d off=%d: SumSquares = %v, want %v", n, off, got, want)
 			}
+			if lanes := sumSquaresLanes(x); math.Float64bits(got) != math.Float64bits(lanes) {
+				t.Errorf("n=%d off=%d: SumSquares = %v, documented lane order gives %v", n, off, got, lanes)
+			}
 			if e := cx(); e != nil {
 				t.Errorf("n=%d off=%d: %v", n, off, e)
+			}
+			if !slices.Equal(x, x0) {
+				t.Errorf("n=%d off=%d: SumSquares modified its input", n, off)
 			}
 		}
 	}
@@ -224,6 +234,88 @@ func TestSumSquares(t *testing.T) {
 	big := float32(3e38)
 	if got, want := SumSquares([]float32{big, big}), 2*float64(big)*float64(big); got != want {
 		t.Errorf("SumSquares of large values = %v, want %v", got, want)
+	}
+	if got := SumSquares(nil); got != 0 || math.Signbit(got) {
+		t.Errorf("SumSquares(nil) = %v, want +0", got)
+	}
+}
+
+// sumSquaresLanes is the documented lane order of SumSquares, written out
+// independently.
+func sumSquaresLanes(x []float32) float64 {
+	var s [4]float64
+	for i, v := range x {
+		s[i%4] += float64(v) * float64(v)
+	}
+	return (s[0] + s[1]) + (s[2] + s[3])
+}
+
+// TestSumSquaresSpecial: a NaN anywhere gives NaN, an infinity (and no NaN)
+// +Inf, at every position of odd and whole-vector lengths.
+func TestSumSquaresSpecial(t *testing.T) { forEachImpl(t, testSumSquaresSpecial) }
+
+func testSumSquaresSpecial(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 6))
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	for _, n := range []int{1, 3, 5, 8, 9, 13, 16, 17} {
+		for pos := 0; pos < n; pos++ {
+			for _, c := range []struct {
+				v     float32
+				isNaN bool
+			}{{nan, true}, {inf, false}, {-inf, false}} {
+				x, cx := fillGuarded(r, n, pos%4)
+				x[pos] = c.v
+				got := SumSquares(x)
+				if c.isNaN != math.IsNaN(got) || (!c.isNaN && !math.IsInf(got, 1)) {
+					t.Errorf("n=%d: %v at %d: SumSquares = %v", n, c.v, pos, got)
+				}
+				if e := cx(); e != nil {
+					t.Errorf("n=%d pos=%d: %v", n, pos, e)
+				}
+			}
+		}
+	}
+}
+
+// TestScaleSumSquares: the products are Scale's (float32, correctly
+// rounded), stored in place, and the sum is SumSquares' documented order over
+// them, bit for bit; infinite and NaN factors leave memory outside x alone
+// and give no NaN from lanes past its end.
+func TestScaleSumSquares(t *testing.T) { forEachImpl(t, testScaleSumSquares) }
+
+func testScaleSumSquares(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	for _, n := range vecSizes {
+		for off := 0; off <= 3; off++ {
+			for _, a := range []float32{float32(r.NormFloat64()), 1, 0, float32(math.Inf(1)), 3e30} {
+				x, cx := fillGuarded(r, n, off)
+				x0 := append([]float32(nil), x...)
+				got := ScaleSumSquares(a, x)
+				for i := range x {
+					if want := float32(float64(a) * float64(x0[i])); math.Float32bits(x[i]) != math.Float32bits(want) && !(x[i] != x[i] && want != want) {
+						t.Fatalf("n=%d off=%d a=%v i=%d: x = %v, want %v", n, off, a, i, x[i], want)
+					}
+				}
+				want := sumSquaresLanes(x)
+				if math.Float64bits(got) != math.Float64bits(want) && !(math.IsNaN(got) && math.IsNaN(want)) {
+					t.Errorf("n=%d off=%d a=%v: ScaleSumSquares = %v, want %v", n, off, a, got, want)
+				}
+				if e := cx(); e != nil {
+					t.Errorf("n=%d off=%d a=%v: %v", n, off, a, e)
+				}
+			}
+		}
+	}
+	// An infinite factor with no zero in x gives +Inf, not NaN, however
+	// the length ends within a vector.
+	for n := 1; n <= 17; n++ {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = 0.5
+		}
+		if got := ScaleSumSquares(float32(math.Inf(1)), x); !math.IsInf(got, 1) {
+			t.Errorf("n=%d: ScaleSumSquares(+Inf, 0.5…) = %v, want +Inf", n, got)
+		}
 	}
 }
 
@@ -243,18 +335,3 @@ func BenchmarkDot(b *testing.B) {
 }
 
 var sinkF32 float32
-
-// TestSumSquaresLanes: the documented 4-lane order, bit for bit.
-func TestSumSquaresLanes(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 5))
-	for _, n := range vecSizes {
-		x := randSlice(r, n)
-		var s [4]float64
-		for i, v := range x {
-			s[i%4] += float64(v) * float64(v)
-		}
-		if got, want := SumSquares(x), (s[0]+s[1])+(s[2]+s[3]); got != want {
-			t.Errorf("n=%d: SumSquares = %v, want %v", n, got, want)
-		}
-	}
-}

@@ -195,3 +195,168 @@ scale_tail:
 scale_done:
 	VZEROUPPER
 	RET
+
+// func sumSquaresAVX2(x []float32) float64
+// Requires: AVX, FMA3, SSE2
+TEXT ·sumSquaresAVX2(SB), NOSPLIT, $0-32
+	MOVQ   x_base+0(FP), AX
+	MOVQ   x_len+8(FP), CX
+	VXORPD Y0, Y0, Y0
+	XORQ   DX, DX
+	MOVQ   CX, BX
+	ANDQ   $-32, BX
+
+sumSquaresAVX2_loop32:
+	CMPQ         DX, BX
+	JAE          sumSquaresAVX2_loop8_init
+	VMOVUPS      (AX)(DX*4), Y1
+	VCVTPS2PD    X1, Y2
+	VFMADD231PD  Y2, Y2, Y0
+	VEXTRACTF128 $0x01, Y1, X1
+	VCVTPS2PD    X1, Y2
+	VFMADD231PD  Y2, Y2, Y0
+	VMOVUPS      32(AX)(DX*4), Y1
+	VCVTPS2PD    X1, Y2
+	VFMADD231PD  Y2, Y2, Y0
+	VEXTRACTF128 $0x01, Y1, X1
+	VCVTPS2PD    X1, Y2
+	VFMADD231PD  Y2, Y2, Y0
+	VMOVUPS      64(AX)(DX*4), Y1
+	VCVTPS2PD    X1, Y2
+	VFMADD231PD  Y2, Y2, Y0
+	VEXTRACTF128 $0x01, Y1, X1
+	VCVTPS2PD    X1, Y2
+	VFMADD231PD  Y2, Y2, Y0
+	VMOVUPS      96(AX)(DX*4), Y1
+	VCVTPS2PD    X1, Y2
+	VFMADD231PD  Y2, Y2, Y0
+	VEXTRACTF128 $0x01, Y1, X1
+	VCVTPS2PD    X1, Y2
+	VFMADD231PD  Y2, Y2, Y0
+	ADDQ         $0x20, DX
+	JMP          sumSquaresAVX2_loop32
+
+sumSquaresAVX2_loop8_init:
+	MOVQ CX, BX
+	ANDQ $-8, BX
+
+sumSquaresAVX2_loop8:
+	CMPQ         DX, BX
+	JAE          sumSquaresAVX2_tail
+	VMOVUPS      (AX)(DX*4), Y1
+	VCVTPS2PD    X1, Y2
+	VFMADD231PD  Y2, Y2, Y0
+	VEXTRACTF128 $0x01, Y1, X1
+	VCVTPS2PD    X1, Y2
+	VFMADD231PD  Y2, Y2, Y0
+	ADDQ         $0x08, DX
+	JMP          sumSquaresAVX2_loop8
+
+sumSquaresAVX2_tail:
+	SUBQ         DX, CX
+	JZ           sumSquaresAVX2_done
+	MOVQ         $0x00000008, BX
+	SUBQ         CX, BX
+	LEAQ         tailmask<>+0(SB), CX
+	VMOVDQU      (CX)(BX*4), Y1
+	VMASKMOVPS   (AX)(DX*4), Y1, Y1
+	VCVTPS2PD    X1, Y2
+	VFMADD231PD  Y2, Y2, Y0
+	VEXTRACTF128 $0x01, Y1, X1
+	VCVTPS2PD    X1, Y2
+	VFMADD231PD  Y2, Y2, Y0
+
+sumSquaresAVX2_done:
+	VEXTRACTF128 $0x01, Y0, X1
+	VHADDPD      X1, X0, X0
+	VHADDPD      X0, X0, X0
+	MOVSD        X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func scaleSumSquaresAVX2(a float32, x []float32) float64
+// Requires: AVX, FMA3, SSE2
+TEXT ·scaleSumSquaresAVX2(SB), NOSPLIT, $0-40
+	VBROADCASTSS a+0(FP), Y0
+	MOVQ         x_base+8(FP), AX
+	MOVQ         x_len+16(FP), CX
+	VXORPD       Y1, Y1, Y1
+	XORQ         DX, DX
+	MOVQ         CX, BX
+	ANDQ         $-32, BX
+
+scaleSumSquaresAVX2_loop32:
+	CMPQ         DX, BX
+	JAE          scaleSumSquaresAVX2_loop8_init
+	VMULPS       (AX)(DX*4), Y0, Y2
+	VMOVUPS      Y2, (AX)(DX*4)
+	VCVTPS2PD    X2, Y3
+	VFMADD231PD  Y3, Y3, Y1
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y3
+	VFMADD231PD  Y3, Y3, Y1
+	VMULPS       32(AX)(DX*4), Y0, Y2
+	VMOVUPS      Y2, 32(AX)(DX*4)
+	VCVTPS2PD    X2, Y3
+	VFMADD231PD  Y3, Y3, Y1
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y3
+	VFMADD231PD  Y3, Y3, Y1
+	VMULPS       64(AX)(DX*4), Y0, Y2
+	VMOVUPS      Y2, 64(AX)(DX*4)
+	VCVTPS2PD    X2, Y3
+	VFMADD231PD  Y3, Y3, Y1
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y3
+	VFMADD231PD  Y3, Y3, Y1
+	VMULPS       96(AX)(DX*4), Y0, Y2
+	VMOVUPS      Y2, 96(AX)(DX*4)
+	VCVTPS2PD    X2, Y3
+	VFMADD231PD  Y3, Y3, Y1
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y3
+	VFMADD231PD  Y3, Y3, Y1
+	ADDQ         $0x20, DX
+	JMP          scaleSumSquaresAVX2_loop32
+
+scaleSumSquaresAVX2_loop8_init:
+	MOVQ CX, BX
+	ANDQ $-8, BX
+
+scaleSumSquaresAVX2_loop8:
+	CMPQ         DX, BX
+	JAE          scaleSumSquaresAVX2_tail
+	VMULPS       (AX)(DX*4), Y0, Y2
+	VMOVUPS      Y2, (AX)(DX*4)
+	VCVTPS2PD    X2, Y3
+	VFMADD231PD  Y3, Y3, Y1
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y3
+	VFMADD231PD  Y3, Y3, Y1
+	ADDQ         $0x08, DX
+	JMP          scaleSumSquaresAVX2_loop8
+
+scaleSumSquaresAVX2_tail:
+	SUBQ         DX, CX
+	JZ           scaleSumSquaresAVX2_done
+	MOVQ         $0x00000008, BX
+	SUBQ         CX, BX
+	LEAQ         tailmask<>+0(SB), CX
+	VMOVDQU      (CX)(BX*4), Y2
+	VMASKMOVPS   (AX)(DX*4), Y2, Y3
+	VMULPS       Y3, Y0, Y3
+	VMASKMOVPS   Y3, Y2, (AX)(DX*4)
+	VANDPS       Y2, Y3, Y3
+	VCVTPS2PD    X3, Y0
+	VFMADD231PD  Y0, Y0, Y1
+	VEXTRACTF128 $0x01, Y3, X0
+	VCVTPS2PD    X0, Y0
+	VFMADD231PD  Y0, Y0, Y1
+
+scaleSumSquaresAVX2_done:
+	VEXTRACTF128 $0x01, Y1, X0
+	VHADDPD      X0, X1, X1
+	VHADDPD      X1, X1, X1
+	MOVSD        X1, ret+32(FP)
+	VZEROUPPER
+	RET

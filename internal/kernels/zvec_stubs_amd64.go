@@ -18,3 +18,13 @@ func axpyAVX2(a float32, x []float32, y []float32)
 //
 //go:noescape
 func scaleAVX2(a float32, x []float32)
+
+// sumSquaresAVX2 returns Σ x[i]² in float64 (lane i%4; see SumSquares).
+//
+//go:noescape
+func sumSquaresAVX2(x []float32) float64
+
+// scaleSumSquaresAVX2 sets x[i] *= a and returns Σ x[i]² of the products in float64 (see ScaleSumSquares).
+//
+//go:noescape
+func scaleSumSquaresAVX2(a float32, x []float32) float64

@@ -28,6 +28,8 @@ func main() {
 		genDot()
 		genAxpy()
 		genScale()
+		genSumSquares(false)
+		genSumSquares(true)
 	case "exp":
 		expTable()
 		maskTable()

@@ -91,7 +91,7 @@ func genAxpy() {
 		VMASKMOVPS(at(yp, i, 0), mk, u)
 		VFMADD231PS(t, av, u)
 		VMASKMOVPS(u, mk, at(yp, i, 0))
-	})
+	}, nil)
 }
 
 // genScale writes scaleAVX2: x[i] *= a.
@@ -112,13 +112,14 @@ func genScale() {
 		VMASKMOVPS(at(xp, i, 0), mk, t)
 		VMULPS(t, av, t)
 		VMASKMOVPS(t, mk, at(xp, i, 0))
-	})
+	}, nil)
 }
 
 // vecLoop emits an elementwise loop over n elements: body on 8 elements at
 // index i (+disp bytes), unrolled 4× then 1×, and tail on the last n%8 with a
-// lane mask. It ends with VZEROUPPER and RET.
-func vecLoop(name string, n reg.Register, body func(i reg.GPVirtual, disp int), tail func(i reg.GPVirtual, mk reg.VecVirtual)) {
+// lane mask. It ends with done (when non-nil: a reduction and the result's
+// store), VZEROUPPER and RET.
+func vecLoop(name string, n reg.Register, body func(i reg.GPVirtual, disp int), tail func(i reg.GPVirtual, mk reg.VecVirtual), done func()) {
 	if tailMask.Symbol.Name == "" {
 		maskTable()
 	}
@@ -153,6 +154,9 @@ func vecLoop(name string, n reg.Register, body func(i reg.GPVirtual, disp int), 
 	loadMask(rem, mk)
 	tail(i, mk)
 	Label(name + "_done")
+	if done != nil {
+		done()
+	}
 	VZEROUPPER()
 	RET()
 }
@@ -164,4 +168,67 @@ func addr(name string) Mem {
 		panic(err)
 	}
 	return b.Addr
+}
+
+// genSumSquares writes sumSquaresAVX2, and with scale scaleSumSquaresAVX2,
+// which first sets x[i] *= a (float32, as scaleAVX2) and sums the squares of
+// the stored products. Element i is widened to float64 and added with one FMA
+// into lane i%4 of a single accumulator, in increasing i (vecLoop's steps;
+// the last n%8 through a lane mask: masked lanes add +0, which changes no
+// sum of squares); the lanes are reduced as (s0+s1)+(s2+s3). A float32
+// squared is exact in float64, so each FMA rounds as SumSquares'
+// product-then-add does: the result equals the twin's bit for bit.
+func genSumSquares(scale bool) {
+	name, sig := "sumSquaresAVX2", "func(x []float32) float64"
+	doc := "sumSquaresAVX2 returns Σ x[i]² in float64 (lane i%4; see SumSquares)."
+	if scale {
+		name, sig = "scaleSumSquaresAVX2", "func(a float32, x []float32) float64"
+		doc = "scaleSumSquaresAVX2 sets x[i] *= a and returns Σ x[i]² of the products in float64 (see ScaleSumSquares)."
+	}
+	TEXT(name, NOSPLIT, sig)
+	Pragma("noescape")
+	Doc(doc)
+	var av reg.VecVirtual
+	if scale {
+		av = YMM()
+		VBROADCASTSS(addr("a"), av)
+	}
+	xp := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	acc := YMM()
+	VXORPD(acc, acc, acc)
+	// square adds the squares of the 8 float32 of t to acc: lanes 0–3, then 4–7.
+	square := func(t reg.VecVirtual) {
+		u, h := YMM(), YMM()
+		VCVTPS2PD(t.AsX(), u)
+		VFMADD231PD(u, u, acc)
+		VEXTRACTF128(U8(1), t, h.AsX())
+		VCVTPS2PD(h.AsX(), u)
+		VFMADD231PD(u, u, acc)
+	}
+	vecLoop(name, n, func(i reg.GPVirtual, disp int) {
+		t := YMM()
+		if scale {
+			VMULPS(at(xp, i, disp), av, t)
+			VMOVUPS(t, at(xp, i, disp))
+		} else {
+			VMOVUPS(at(xp, i, disp), t)
+		}
+		square(t)
+	}, func(i reg.GPVirtual, mk reg.VecVirtual) {
+		t := YMM()
+		VMASKMOVPS(at(xp, i, 0), mk, t)
+		if scale {
+			VMULPS(t, av, t)
+			VMASKMOVPS(t, mk, at(xp, i, 0))
+			VANDPS(mk, t, t) // 0·a is NaN for an infinite a
+		}
+		square(t)
+	}, func() {
+		hi := YMM()
+		VEXTRACTF128(U8(1), acc, hi.AsX())       // s2, s3
+		VHADDPD(hi.AsX(), acc.AsX(), acc.AsX())  // s0+s1, s2+s3
+		VHADDPD(acc.AsX(), acc.AsX(), acc.AsX()) // (s0+s1)+(s2+s3)
+		Store(acc.AsX(), ReturnIndex(0))
+	})
 }
