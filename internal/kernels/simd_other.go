@@ -12,6 +12,7 @@ func dotAVX2(x, y []float32) float32     { panic("kernels: no AVX2") }
 func axpyAVX2(a float32, x, y []float32) { panic("kernels: no AVX2") }
 func scaleAVX2(a float32, x []float32)   { panic("kernels: no AVX2") }
 func sumSquaresAVX2(x []float32) float64 { panic("kernels: no AVX2") }
+func logAVX2(dst, src []float32)         { panic("kernels: no AVX2") }
 func scaleSumSquaresAVX2(a float32, x []float32) float64 {
 	panic("kernels: no AVX2")
 }

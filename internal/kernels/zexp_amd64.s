@@ -792,3 +792,629 @@ colExpShiftSumTAVX2_store:
 colExpShiftSumTAVX2_done:
 	VZEROUPPER
 	RET
+
+// func logAVX2(dst []float32, src []float32)
+// Requires: AVX, AVX2
+TEXT ·logAVX2(SB), NOSPLIT, $0-48
+	MOVQ   dst_base+0(FP), AX
+	MOVQ   src_base+24(FP), CX
+	MOVQ   src_len+32(FP), DX
+	LEAQ   logconst<>+0(SB), BX
+	VXORPS Y0, Y0, Y0
+	XORQ   SI, SI
+	MOVQ   DX, DI
+	ANDQ   $-32, DI
+
+log_loop32:
+	CMPQ         SI, DI
+	JAE          log_loop8_init
+	VMOVUPS      (CX)(SI*4), Y1
+	VCVTPS2PD    X1, Y3
+	VEXTRACTF128 $0x01, Y1, X4
+	VCVTPS2PD    X4, Y4
+	VPADDQ       (BX), Y3, Y5
+	VPSRLQ       $0x34, Y5, Y3
+	VPOR         96(BX), Y3, Y3
+	VSUBPD       128(BX), Y3, Y3
+	VPAND        32(BX), Y5, Y11
+	VPADDQ       64(BX), Y11, Y11
+	VSUBPD       160(BX), Y11, Y11
+	VADDPD       192(BX), Y11, Y5
+	VDIVPD       Y5, Y11, Y12
+	VMULPD       Y12, Y12, Y14
+	VMULPD       Y14, Y14, Y5
+	VMULPD       448(BX), Y5, Y13
+	VADDPD       384(BX), Y13, Y13
+	VMULPD       Y5, Y13, Y13
+	VADDPD       320(BX), Y13, Y13
+	VMULPD       Y5, Y13, Y13
+	VADDPD       256(BX), Y13, Y13
+	VMULPD       Y14, Y13, Y13
+	VMULPD       416(BX), Y5, Y14
+	VADDPD       352(BX), Y14, Y14
+	VMULPD       Y5, Y14, Y14
+	VADDPD       288(BX), Y14, Y14
+	VMULPD       Y5, Y14, Y14
+	VADDPD       Y14, Y13, Y13
+	VMULPD       224(BX), Y11, Y5
+	VMULPD       Y11, Y5, Y5
+	VADDPD       Y5, Y13, Y13
+	VMULPD       Y12, Y13, Y13
+	VMULPD       512(BX), Y3, Y14
+	VADDPD       Y14, Y13, Y13
+	VSUBPD       Y13, Y5, Y5
+	VSUBPD       Y11, Y5, Y5
+	VMULPD       480(BX), Y3, Y3
+	VSUBPD       Y5, Y3, Y3
+	VPADDQ       (BX), Y4, Y5
+	VPSRLQ       $0x34, Y5, Y4
+	VPOR         96(BX), Y4, Y4
+	VSUBPD       128(BX), Y4, Y4
+	VPAND        32(BX), Y5, Y11
+	VPADDQ       64(BX), Y11, Y11
+	VSUBPD       160(BX), Y11, Y11
+	VADDPD       192(BX), Y11, Y5
+	VDIVPD       Y5, Y11, Y12
+	VMULPD       Y12, Y12, Y14
+	VMULPD       Y14, Y14, Y5
+	VMULPD       448(BX), Y5, Y13
+	VADDPD       384(BX), Y13, Y13
+	VMULPD       Y5, Y13, Y13
+	VADDPD       320(BX), Y13, Y13
+	VMULPD       Y5, Y13, Y13
+	VADDPD       256(BX), Y13, Y13
+	VMULPD       Y14, Y13, Y13
+	VMULPD       416(BX), Y5, Y14
+	VADDPD       352(BX), Y14, Y14
+	VMULPD       Y5, Y14, Y14
+	VADDPD       288(BX), Y14, Y14
+	VMULPD       Y5, Y14, Y14
+	VADDPD       Y14, Y13, Y13
+	VMULPD       224(BX), Y11, Y5
+	VMULPD       Y11, Y5, Y5
+	VADDPD       Y5, Y13, Y13
+	VMULPD       Y12, Y13, Y13
+	VMULPD       512(BX), Y4, Y14
+	VADDPD       Y14, Y13, Y13
+	VSUBPD       Y13, Y5, Y5
+	VSUBPD       Y11, Y5, Y5
+	VMULPD       480(BX), Y4, Y4
+	VSUBPD       Y5, Y4, Y4
+	VCVTPD2PSY   Y3, X2
+	VCVTPD2PSY   Y4, X4
+	VINSERTF128  $0x01, X4, Y2, Y2
+	VCMPPS       $0x05, 544(BX), Y1, Y3
+	VBLENDVPS    Y3, Y1, Y2, Y2
+	VCMPPS       $0x00, Y0, Y1, Y3
+	VBLENDVPS    Y3, 576(BX), Y2, Y2
+	VCMPPS       $0x01, Y0, Y1, Y3
+	VBLENDVPS    Y3, 608(BX), Y2, Y2
+	VMOVUPS      Y2, (AX)(SI*4)
+	VMOVUPS      32(CX)(SI*4), Y1
+	VCVTPS2PD    X1, Y3
+	VEXTRACTF128 $0x01, Y1, X4
+	VCVTPS2PD    X4, Y4
+	VPADDQ       (BX), Y3, Y5
+	VPSRLQ       $0x34, Y5, Y3
+	VPOR         96(BX), Y3, Y3
+	VSUBPD       128(BX), Y3, Y3
+	VPAND        32(BX), Y5, Y11
+	VPADDQ       64(BX), Y11, Y11
+	VSUBPD       160(BX), Y11, Y11
+	VADDPD       192(BX), Y11, Y5
+	VDIVPD       Y5, Y11, Y12
+	VMULPD       Y12, Y12, Y14
+	VMULPD       Y14, Y14, Y5
+	VMULPD       448(BX), Y5, Y13
+	VADDPD       384(BX), Y13, Y13
+	VMULPD       Y5, Y13, Y13
+	VADDPD       320(BX), Y13, Y13
+	VMULPD       Y5, Y13, Y13
+	VADDPD       256(BX), Y13, Y13
+	VMULPD       Y14, Y13, Y13
+	VMULPD       416(BX), Y5, Y14
+	VADDPD       352(BX), Y14, Y14
+	VMULPD       Y5, Y14, Y14
+	VADDPD       288(BX), Y14, Y14
+	VMULPD       Y5, Y14, Y14
+	VADDPD       Y14, Y13, Y13
+	VMULPD       224(BX), Y11, Y5
+	VMULPD       Y11, Y5, Y5
+	VADDPD       Y5, Y13, Y13
+	VMULPD       Y12, Y13, Y13
+	VMULPD       512(BX), Y3, Y14
+	VADDPD       Y14, Y13, Y13
+	VSUBPD       Y13, Y5, Y5
+	VSUBPD       Y11, Y5, Y5
+	VMULPD       480(BX), Y3, Y3
+	VSUBPD       Y5, Y3, Y3
+	VPADDQ       (BX), Y4, Y5
+	VPSRLQ       $0x34, Y5, Y4
+	VPOR         96(BX), Y4, Y4
+	VSUBPD       128(BX), Y4, Y4
+	VPAND        32(BX), Y5, Y11
+	VPADDQ       64(BX), Y11, Y11
+	VSUBPD       160(BX), Y11, Y11
+	VADDPD       192(BX), Y11, Y5
+	VDIVPD       Y5, Y11, Y12
+	VMULPD       Y12, Y12, Y14
+	VMULPD       Y14, Y14, Y5
+	VMULPD       448(BX), Y5, Y13
+	VADDPD       384(BX), Y13, Y13
+	VMULPD       Y5, Y13, Y13
+	VADDPD       320(BX), Y13, Y13
+	VMULPD       Y5, Y13, Y13
+	VADDPD       256(BX), Y13, Y13
+	VMULPD       Y14, Y13, Y13
+	VMULPD       416(BX), Y5, Y14
+	VADDPD       352(BX), Y14, Y14
+	VMULPD       Y5, Y14, Y14
+	VADDPD       288(BX), Y14, Y14
+	VMULPD       Y5, Y14, Y14
+	VADDPD       Y14, Y13, Y13
+	VMULPD       224(BX), Y11, Y5
+	VMULPD       Y11, Y5, Y5
+	VADDPD       Y5, Y13, Y13
+	VMULPD       Y12, Y13, Y13
+	VMULPD       512(BX), Y4, Y14
+	VADDPD       Y14, Y13, Y13
+	VSUBPD       Y13, Y5, Y5
+	VSUBPD       Y11, Y5, Y5
+	VMULPD       480(BX), Y4, Y4
+	VSUBPD       Y5, Y4, Y4
+	VCVTPD2PSY   Y3, X6
+	VCVTPD2PSY   Y4, X4
+	VINSERTF128  $0x01, X4, Y6, Y6
+	VCMPPS       $0x05, 544(BX), Y1, Y3
+	VBLENDVPS    Y3, Y1, Y6, Y6
+	VCMPPS       $0x00, Y0, Y1, Y3
+	VBLENDVPS    Y3, 576(BX), Y6, Y6
+	VCMPPS       $0x01, Y0, Y1, Y3
+	VBLENDVPS    Y3, 608(BX), Y6, Y6
+	VMOVUPS      Y6, 32(AX)(SI*4)
+	VMOVUPS      64(CX)(SI*4), Y1
+	VCVTPS2PD    X1, Y3
+	VEXTRACTF128 $0x01, Y1, X4
+	VCVTPS2PD    X4, Y4
+	VPADDQ       (BX), Y3, Y5
+	VPSRLQ       $0x34, Y5, Y3
+	VPOR         96(BX), Y3, Y3
+	VSUBPD       128(BX), Y3, Y3
+	VPAND        32(BX), Y5, Y11
+	VPADDQ       64(BX), Y11, Y11
+	VSUBPD       160(BX), Y11, Y11
+	VADDPD       192(BX), Y11, Y5
+	VDIVPD       Y5, Y11, Y12
+	VMULPD       Y12, Y12, Y14
+	VMULPD       Y14, Y14, Y5
+	VMULPD       448(BX), Y5, Y13
+	VADDPD       384(BX), Y13, Y13
+	VMULPD       Y5, Y13, Y13
+	VADDPD       320(BX), Y13, Y13
+	VMULPD       Y5, Y13, Y13
+	VADDPD       256(BX), Y13, Y13
+	VMULPD       Y14, Y13, Y13
+	VMULPD       416(BX), Y5, Y14
+	VADDPD       352(BX), Y14, Y14
+	VMULPD       Y5, Y14, Y14
+	VADDPD       288(BX), Y14, Y14
+	VMULPD       Y5, Y14, Y14
+	VADDPD       Y14, Y13, Y13
+	VMULPD       224(BX), Y11, Y5
+	VMULPD       Y11, Y5, Y5
+	VADDPD       Y5, Y13, Y13
+	VMULPD       Y12, Y13, Y13
+	VMULPD       512(BX), Y3, Y14
+	VADDPD       Y14, Y13, Y13
+	VSUBPD       Y13, Y5, Y5
+	VSUBPD       Y11, Y5, Y5
+	VMULPD       480(BX), Y3, Y3
+	VSUBPD       Y5, Y3, Y3
+	VPADDQ       (BX), Y4, Y5
+	VPSRLQ       $0x34, Y5, Y4
+	VPOR         96(BX), Y4, Y4
+	VSUBPD       128(BX), Y4, Y4
+	VPAND        32(BX), Y5, Y11
+	VPADDQ       64(BX), Y11, Y11
+	VSUBPD       160(BX), Y11, Y11
+	VADDPD       192(BX), Y11, Y5
+	VDIVPD       Y5, Y11, Y12
+	VMULPD       Y12, Y12, Y14
+	VMULPD       Y14, Y14, Y5
+	VMULPD       448(BX), Y5, Y13
+	VADDPD       384(BX), Y13, Y13
+	VMULPD       Y5, Y13, Y13
+	VADDPD       320(BX), Y13, Y13
+	VMULPD       Y5, Y13, Y13
+	VADDPD       256(BX), Y13, Y13
+	VMULPD       Y14, Y13, Y13
+	VMULPD       416(BX), Y5, Y14
+	VADDPD       352(BX), Y14, Y14
+	VMULPD       Y5, Y14, Y14
+	VADDPD       288(BX), Y14, Y14
+	VMULPD       Y5, Y14, Y14
+	VADDPD       Y14, Y13, Y13
+	VMULPD       224(BX), Y11, Y5
+	VMULPD       Y11, Y5, Y5
+	VADDPD       Y5, Y13, Y13
+	VMULPD       Y12, Y13, Y13
+	VMULPD       512(BX), Y4, Y14
+	VADDPD       Y14, Y13, Y13
+	VSUBPD       Y13, Y5, Y5
+	VSUBPD       Y11, Y5, Y5
+	VMULPD       480(BX), Y4, Y4
+	VSUBPD       Y5, Y4, Y4
+	VCVTPD2PSY   Y3, X7
+	VCVTPD2PSY   Y4, X4
+	VINSERTF128  $0x01, X4, Y7, Y7
+	VCMPPS       $0x05, 544(BX), Y1, Y3
+	VBLENDVPS    Y3, Y1, Y7, Y7
+	VCMPPS       $0x00, Y0, Y1, Y3
+	VBLENDVPS    Y3, 576(BX), Y7, Y7
+	VCMPPS       $0x01, Y0, Y1, Y3
+	VBLENDVPS    Y3, 608(BX), Y7, Y7
+	VMOVUPS      Y7, 64(AX)(SI*4)
+	VMOVUPS      96(CX)(SI*4), Y1
+	VCVTPS2PD    X1, Y3
+	VEXTRACTF128 $0x01, Y1, X4
+	VCVTPS2PD    X4, Y4
+	VPADDQ       (BX), Y3, Y5
+	VPSRLQ       $0x34, Y5, Y3
+	VPOR         96(BX), Y3, Y3
+	VSUBPD       128(BX), Y3, Y3
+	VPAND        32(BX), Y5, Y11
+	VPADDQ       64(BX), Y11, Y11
+	VSUBPD       160(BX), Y11, Y11
+	VADDPD       192(BX), Y11, Y5
+	VDIVPD       Y5, Y11, Y12
+	VMULPD       Y12, Y12, Y14
+	VMULPD       Y14, Y14, Y5
+	VMULPD       448(BX), Y5, Y13
+	VADDPD       384(BX), Y13, Y13
+	VMULPD       Y5, Y13, Y13
+	VADDPD       320(BX), Y13, Y13
+	VMULPD       Y5, Y13, Y13
+	VADDPD       256(BX), Y13, Y13
+	VMULPD       Y14, Y13, Y13
+	VMULPD       416(BX), Y5, Y14
+	VADDPD       352(BX), Y14, Y14
+	VMULPD       Y5, Y14, Y14
+	VADDPD       288(BX), Y14, Y14
+	VMULPD       Y5, Y14, Y14
+	VADDPD       Y14, Y13, Y13
+	VMULPD       224(BX), Y11, Y5
+	VMULPD       Y11, Y5, Y5
+	VADDPD       Y5, Y13, Y13
+	VMULPD       Y12, Y13, Y13
+	VMULPD       512(BX), Y3, Y14
+	VADDPD       Y14, Y13, Y13
+	VSUBPD       Y13, Y5, Y5
+	VSUBPD       Y11, Y5, Y5
+	VMULPD       480(BX), Y3, Y3
+	VSUBPD       Y5, Y3, Y3
+	VPADDQ       (BX), Y4, Y5
+	VPSRLQ       $0x34, Y5, Y4
+	VPOR         96(BX), Y4, Y4
+	VSUBPD       128(BX), Y4, Y4
+	VPAND        32(BX), Y5, Y11
+	VPADDQ       64(BX), Y11, Y11
+	VSUBPD       160(BX), Y11, Y11
+	VADDPD       192(BX), Y11, Y5
+	VDIVPD       Y5, Y11, Y12
+	VMULPD       Y12, Y12, Y14
+	VMULPD       Y14, Y14, Y5
+	VMULPD       448(BX), Y5, Y13
+	VADDPD       384(BX), Y13, Y13
+	VMULPD       Y5, Y13, Y13
+	VADDPD       320(BX), Y13, Y13
+	VMULPD       Y5, Y13, Y13
+	VADDPD       256(BX), Y13, Y13
+	VMULPD       Y14, Y13, Y13
+	VMULPD       416(BX), Y5, Y14
+	VADDPD       352(BX), Y14, Y14
+	VMULPD       Y5, Y14, Y14
+	VADDPD       288(BX), Y14, Y14
+	VMULPD       Y5, Y14, Y14
+	VADDPD       Y14, Y13, Y13
+	VMULPD       224(BX), Y11, Y5
+	VMULPD       Y11, Y5, Y5
+	VADDPD       Y5, Y13, Y13
+	VMULPD       Y12, Y13, Y13
+	VMULPD       512(BX), Y4, Y14
+	VADDPD       Y14, Y13, Y13
+	VSUBPD       Y13, Y5, Y5
+	VSUBPD       Y11, Y5, Y5
+	VMULPD       480(BX), Y4, Y4
+	VSUBPD       Y5, Y4, Y4
+	VCVTPD2PSY   Y3, X8
+	VCVTPD2PSY   Y4, X4
+	VINSERTF128  $0x01, X4, Y8, Y8
+	VCMPPS       $0x05, 544(BX), Y1, Y3
+	VBLENDVPS    Y3, Y1, Y8, Y8
+	VCMPPS       $0x00, Y0, Y1, Y3
+	VBLENDVPS    Y3, 576(BX), Y8, Y8
+	VCMPPS       $0x01, Y0, Y1, Y3
+	VBLENDVPS    Y3, 608(BX), Y8, Y8
+	VMOVUPS      Y8, 96(AX)(SI*4)
+	ADDQ         $0x20, SI
+	JMP          log_loop32
+
+log_loop8_init:
+	MOVQ DX, DI
+	ANDQ $-8, DI
+
+log_loop8:
+	CMPQ         SI, DI
+	JAE          log_tail
+	VMOVUPS      (CX)(SI*4), Y1
+	VCVTPS2PD    X1, Y2
+	VEXTRACTF128 $0x01, Y1, X3
+	VCVTPS2PD    X3, Y3
+	VPADDQ       (BX), Y2, Y4
+	VPSRLQ       $0x34, Y4, Y2
+	VPOR         96(BX), Y2, Y2
+	VSUBPD       128(BX), Y2, Y2
+	VPAND        32(BX), Y4, Y5
+	VPADDQ       64(BX), Y5, Y5
+	VSUBPD       160(BX), Y5, Y5
+	VADDPD       192(BX), Y5, Y4
+	VDIVPD       Y4, Y5, Y6
+	VMULPD       Y6, Y6, Y8
+	VMULPD       Y8, Y8, Y4
+	VMULPD       448(BX), Y4, Y7
+	VADDPD       384(BX), Y7, Y7
+	VMULPD       Y4, Y7, Y7
+	VADDPD       320(BX), Y7, Y7
+	VMULPD       Y4, Y7, Y7
+	VADDPD       256(BX), Y7, Y7
+	VMULPD       Y8, Y7, Y7
+	VMULPD       416(BX), Y4, Y8
+	VADDPD       352(BX), Y8, Y8
+	VMULPD       Y4, Y8, Y8
+	VADDPD       288(BX), Y8, Y8
+	VMULPD       Y4, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       224(BX), Y5, Y4
+	VMULPD       Y5, Y4, Y4
+	VADDPD       Y4, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VMULPD       512(BX), Y2, Y8
+	VADDPD       Y8, Y7, Y7
+	VSUBPD       Y7, Y4, Y4
+	VSUBPD       Y5, Y4, Y4
+	VMULPD       480(BX), Y2, Y2
+	VSUBPD       Y4, Y2, Y2
+	VPADDQ       (BX), Y3, Y4
+	VPSRLQ       $0x34, Y4, Y3
+	VPOR         96(BX), Y3, Y3
+	VSUBPD       128(BX), Y3, Y3
+	VPAND        32(BX), Y4, Y5
+	VPADDQ       64(BX), Y5, Y5
+	VSUBPD       160(BX), Y5, Y5
+	VADDPD       192(BX), Y5, Y4
+	VDIVPD       Y4, Y5, Y6
+	VMULPD       Y6, Y6, Y8
+	VMULPD       Y8, Y8, Y4
+	VMULPD       448(BX), Y4, Y7
+	VADDPD       384(BX), Y7, Y7
+	VMULPD       Y4, Y7, Y7
+	VADDPD       320(BX), Y7, Y7
+	VMULPD       Y4, Y7, Y7
+	VADDPD       256(BX), Y7, Y7
+	VMULPD       Y8, Y7, Y7
+	VMULPD       416(BX), Y4, Y8
+	VADDPD       352(BX), Y8, Y8
+	VMULPD       Y4, Y8, Y8
+	VADDPD       288(BX), Y8, Y8
+	VMULPD       Y4, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	VMULPD       224(BX), Y5, Y4
+	VMULPD       Y5, Y4, Y4
+	VADDPD       Y4, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VMULPD       512(BX), Y3, Y8
+	VADDPD       Y8, Y7, Y7
+	VSUBPD       Y7, Y4, Y4
+	VSUBPD       Y5, Y4, Y4
+	VMULPD       480(BX), Y3, Y3
+	VSUBPD       Y4, Y3, Y3
+	VCVTPD2PSY   Y2, X9
+	VCVTPD2PSY   Y3, X3
+	VINSERTF128  $0x01, X3, Y9, Y9
+	VCMPPS       $0x05, 544(BX), Y1, Y2
+	VBLENDVPS    Y2, Y1, Y9, Y9
+	VCMPPS       $0x00, Y0, Y1, Y2
+	VBLENDVPS    Y2, 576(BX), Y9, Y9
+	VCMPPS       $0x01, Y0, Y1, Y2
+	VBLENDVPS    Y2, 608(BX), Y9, Y9
+	VMOVUPS      Y9, (AX)(SI*4)
+	ADDQ         $0x08, SI
+	JMP          log_loop8
+
+log_tail:
+	SUBQ         SI, DX
+	JZ           log_done
+	MOVQ         $0x00000008, DI
+	SUBQ         DX, DI
+	LEAQ         tailmask<>+0(SB), DX
+	VMOVDQU      (DX)(DI*4), Y1
+	VMASKMOVPS   (CX)(SI*4), Y1, Y2
+	VCVTPS2PD    X2, Y3
+	VEXTRACTF128 $0x01, Y2, X4
+	VCVTPS2PD    X4, Y4
+	VPADDQ       (BX), Y3, Y5
+	VPSRLQ       $0x34, Y5, Y3
+	VPOR         96(BX), Y3, Y3
+	VSUBPD       128(BX), Y3, Y3
+	VPAND        32(BX), Y5, Y6
+	VPADDQ       64(BX), Y6, Y6
+	VSUBPD       160(BX), Y6, Y6
+	VADDPD       192(BX), Y6, Y5
+	VDIVPD       Y5, Y6, Y7
+	VMULPD       Y7, Y7, Y9
+	VMULPD       Y9, Y9, Y5
+	VMULPD       448(BX), Y5, Y8
+	VADDPD       384(BX), Y8, Y8
+	VMULPD       Y5, Y8, Y8
+	VADDPD       320(BX), Y8, Y8
+	VMULPD       Y5, Y8, Y8
+	VADDPD       256(BX), Y8, Y8
+	VMULPD       Y9, Y8, Y8
+	VMULPD       416(BX), Y5, Y9
+	VADDPD       352(BX), Y9, Y9
+	VMULPD       Y5, Y9, Y9
+	VADDPD       288(BX), Y9, Y9
+	VMULPD       Y5, Y9, Y9
+	VADDPD       Y9, Y8, Y8
+	VMULPD       224(BX), Y6, Y5
+	VMULPD       Y6, Y5, Y5
+	VADDPD       Y5, Y8, Y8
+	VMULPD       Y7, Y8, Y8
+	VMULPD       512(BX), Y3, Y9
+	VADDPD       Y9, Y8, Y8
+	VSUBPD       Y8, Y5, Y5
+	VSUBPD       Y6, Y5, Y5
+	VMULPD       480(BX), Y3, Y3
+	VSUBPD       Y5, Y3, Y3
+	VPADDQ       (BX), Y4, Y5
+	VPSRLQ       $0x34, Y5, Y4
+	VPOR         96(BX), Y4, Y4
+	VSUBPD       128(BX), Y4, Y4
+	VPAND        32(BX), Y5, Y6
+	VPADDQ       64(BX), Y6, Y6
+	VSUBPD       160(BX), Y6, Y6
+	VADDPD       192(BX), Y6, Y5
+	VDIVPD       Y5, Y6, Y7
+	VMULPD       Y7, Y7, Y9
+	VMULPD       Y9, Y9, Y5
+	VMULPD       448(BX), Y5, Y8
+	VADDPD       384(BX), Y8, Y8
+	VMULPD       Y5, Y8, Y8
+	VADDPD       320(BX), Y8, Y8
+	VMULPD       Y5, Y8, Y8
+	VADDPD       256(BX), Y8, Y8
+	VMULPD       Y9, Y8, Y8
+	VMULPD       416(BX), Y5, Y9
+	VADDPD       352(BX), Y9, Y9
+	VMULPD       Y5, Y9, Y9
+	VADDPD       288(BX), Y9, Y9
+	VMULPD       Y5, Y9, Y9
+	VADDPD       Y9, Y8, Y8
+	VMULPD       224(BX), Y6, Y5
+	VMULPD       Y6, Y5, Y5
+	VADDPD       Y5, Y8, Y8
+	VMULPD       Y7, Y8, Y8
+	VMULPD       512(BX), Y4, Y9
+	VADDPD       Y9, Y8, Y8
+	VSUBPD       Y8, Y5, Y5
+	VSUBPD       Y6, Y5, Y5
+	VMULPD       480(BX), Y4, Y4
+	VSUBPD       Y5, Y4, Y4
+	VCVTPD2PSY   Y3, X10
+	VCVTPD2PSY   Y4, X4
+	VINSERTF128  $0x01, X4, Y10, Y10
+	VCMPPS       $0x05, 544(BX), Y2, Y3
+	VBLENDVPS    Y3, Y2, Y10, Y10
+	VCMPPS       $0x00, Y0, Y2, Y3
+	VBLENDVPS    Y3, 576(BX), Y10, Y10
+	VCMPPS       $0x01, Y0, Y2, Y3
+	VBLENDVPS    Y3, 608(BX), Y10, Y10
+	VMASKMOVPS   Y10, Y1, (AX)(SI*4)
+
+log_done:
+	VZEROUPPER
+	RET
+
+DATA logconst<>+0(SB)/8, $0x00095f619980c433
+DATA logconst<>+8(SB)/8, $0x00095f619980c433
+DATA logconst<>+16(SB)/8, $0x00095f619980c433
+DATA logconst<>+24(SB)/8, $0x00095f619980c433
+DATA logconst<>+32(SB)/8, $0x000fffffffffffff
+DATA logconst<>+40(SB)/8, $0x000fffffffffffff
+DATA logconst<>+48(SB)/8, $0x000fffffffffffff
+DATA logconst<>+56(SB)/8, $0x000fffffffffffff
+DATA logconst<>+64(SB)/8, $0x3fe6a09e667f3bcd
+DATA logconst<>+72(SB)/8, $0x3fe6a09e667f3bcd
+DATA logconst<>+80(SB)/8, $0x3fe6a09e667f3bcd
+DATA logconst<>+88(SB)/8, $0x3fe6a09e667f3bcd
+DATA logconst<>+96(SB)/8, $0x4330000000000000
+DATA logconst<>+104(SB)/8, $0x4330000000000000
+DATA logconst<>+112(SB)/8, $0x4330000000000000
+DATA logconst<>+120(SB)/8, $0x4330000000000000
+DATA logconst<>+128(SB)/8, $0x43300000000003ff
+DATA logconst<>+136(SB)/8, $0x43300000000003ff
+DATA logconst<>+144(SB)/8, $0x43300000000003ff
+DATA logconst<>+152(SB)/8, $0x43300000000003ff
+DATA logconst<>+160(SB)/8, $0x3ff0000000000000
+DATA logconst<>+168(SB)/8, $0x3ff0000000000000
+DATA logconst<>+176(SB)/8, $0x3ff0000000000000
+DATA logconst<>+184(SB)/8, $0x3ff0000000000000
+DATA logconst<>+192(SB)/8, $0x4000000000000000
+DATA logconst<>+200(SB)/8, $0x4000000000000000
+DATA logconst<>+208(SB)/8, $0x4000000000000000
+DATA logconst<>+216(SB)/8, $0x4000000000000000
+DATA logconst<>+224(SB)/8, $0x3fe0000000000000
+DATA logconst<>+232(SB)/8, $0x3fe0000000000000
+DATA logconst<>+240(SB)/8, $0x3fe0000000000000
+DATA logconst<>+248(SB)/8, $0x3fe0000000000000
+DATA logconst<>+256(SB)/8, $0x3fe5555555555593
+DATA logconst<>+264(SB)/8, $0x3fe5555555555593
+DATA logconst<>+272(SB)/8, $0x3fe5555555555593
+DATA logconst<>+280(SB)/8, $0x3fe5555555555593
+DATA logconst<>+288(SB)/8, $0x3fd999999997fa04
+DATA logconst<>+296(SB)/8, $0x3fd999999997fa04
+DATA logconst<>+304(SB)/8, $0x3fd999999997fa04
+DATA logconst<>+312(SB)/8, $0x3fd999999997fa04
+DATA logconst<>+320(SB)/8, $0x3fd2492494229359
+DATA logconst<>+328(SB)/8, $0x3fd2492494229359
+DATA logconst<>+336(SB)/8, $0x3fd2492494229359
+DATA logconst<>+344(SB)/8, $0x3fd2492494229359
+DATA logconst<>+352(SB)/8, $0x3fcc71c51d8e78af
+DATA logconst<>+360(SB)/8, $0x3fcc71c51d8e78af
+DATA logconst<>+368(SB)/8, $0x3fcc71c51d8e78af
+DATA logconst<>+376(SB)/8, $0x3fcc71c51d8e78af
+DATA logconst<>+384(SB)/8, $0x3fc7466496cb03de
+DATA logconst<>+392(SB)/8, $0x3fc7466496cb03de
+DATA logconst<>+400(SB)/8, $0x3fc7466496cb03de
+DATA logconst<>+408(SB)/8, $0x3fc7466496cb03de
+DATA logconst<>+416(SB)/8, $0x3fc39a09d078c69f
+DATA logconst<>+424(SB)/8, $0x3fc39a09d078c69f
+DATA logconst<>+432(SB)/8, $0x3fc39a09d078c69f
+DATA logconst<>+440(SB)/8, $0x3fc39a09d078c69f
+DATA logconst<>+448(SB)/8, $0x3fc2f112df3e5244
+DATA logconst<>+456(SB)/8, $0x3fc2f112df3e5244
+DATA logconst<>+464(SB)/8, $0x3fc2f112df3e5244
+DATA logconst<>+472(SB)/8, $0x3fc2f112df3e5244
+DATA logconst<>+480(SB)/8, $0x3fe62e42fee00000
+DATA logconst<>+488(SB)/8, $0x3fe62e42fee00000
+DATA logconst<>+496(SB)/8, $0x3fe62e42fee00000
+DATA logconst<>+504(SB)/8, $0x3fe62e42fee00000
+DATA logconst<>+512(SB)/8, $0x3dea39ef35793c76
+DATA logconst<>+520(SB)/8, $0x3dea39ef35793c76
+DATA logconst<>+528(SB)/8, $0x3dea39ef35793c76
+DATA logconst<>+536(SB)/8, $0x3dea39ef35793c76
+DATA logconst<>+544(SB)/4, $0x7f800000
+DATA logconst<>+548(SB)/4, $0x7f800000
+DATA logconst<>+552(SB)/4, $0x7f800000
+DATA logconst<>+556(SB)/4, $0x7f800000
+DATA logconst<>+560(SB)/4, $0x7f800000
+DATA logconst<>+564(SB)/4, $0x7f800000
+DATA logconst<>+568(SB)/4, $0x7f800000
+DATA logconst<>+572(SB)/4, $0x7f800000
+DATA logconst<>+576(SB)/4, $0xff800000
+DATA logconst<>+580(SB)/4, $0xff800000
+DATA logconst<>+584(SB)/4, $0xff800000
+DATA logconst<>+588(SB)/4, $0xff800000
+DATA logconst<>+592(SB)/4, $0xff800000
+DATA logconst<>+596(SB)/4, $0xff800000
+DATA logconst<>+600(SB)/4, $0xff800000
+DATA logconst<>+604(SB)/4, $0xff800000
+DATA logconst<>+608(SB)/4, $0x7fc00000
+DATA logconst<>+612(SB)/4, $0x7fc00000
+DATA logconst<>+616(SB)/4, $0x7fc00000
+DATA logconst<>+620(SB)/4, $0x7fc00000
+DATA logconst<>+624(SB)/4, $0x7fc00000
+DATA logconst<>+628(SB)/4, $0x7fc00000
+DATA logconst<>+632(SB)/4, $0x7fc00000
+DATA logconst<>+636(SB)/4, $0x7fc00000
+GLOBL logconst<>(SB), RODATA|NOPTR, $640

@@ -28,3 +28,8 @@ func colExpShiftSumAVX2(p []float32, ldp int, s []float32, lds int, m int, n int
 //
 //go:noescape
 func colExpShiftSumTAVX2(p []float32, ldp int, s []float32, lds int, m int, n int, shift []float32, sum []float32, t []float32)
+
+// logAVX2 sets dst[i] = Log(src[i]) for i < len(src) ≤ len(dst) (see log32).
+//
+//go:noescape
+func logAVX2(dst []float32, src []float32)

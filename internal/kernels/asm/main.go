@@ -38,6 +38,7 @@ func main() {
 		genColMaxCount()
 		genColExpShiftSum(false)
 		genColExpShiftSum(true)
+		genLog()
 	case "gemm1", "gemm2", "gemm3", "gemm4":
 		rows := int((*set)[4] - '0')
 		for cols := 1; cols <= 3; cols++ {
