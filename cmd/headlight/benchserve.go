@@ -32,6 +32,9 @@ type benchServeReport struct {
 	Workload    loadgen.Workload  `json:"workload"`
 	Load        loadgen.Summary   `json:"load"`
 	Overhead    *loadgen.Overhead `json:"overhead,omitempty"`
+	// Throughput: the same items through a second in-process server with
+	// --max-batch 1 kept busy by several clients, against the engine.
+	Throughput *loadgen.Throughput `json:"throughput_batch1,omitempty"`
 }
 
 // benchServe is `headlight bench serve`: a bounded load test of the server
@@ -54,6 +57,7 @@ func benchServe(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&wl.Temperature, "temperature", wl.Temperature, "sampling temperature of the load (0: greedy)")
 	overheadRuns := fs.Int("overhead-runs", 6, "alternating server/engine runs for the batch-1 overhead (0: skip; in-process server only)")
 	overheadItems := fs.Int("overhead-items", 16, "greedy requests per overhead run")
+	tputClients := fs.Int("throughput-clients", 2, "clients keeping the batch-1 server busy in the throughput comparison (0: skip it)")
 	threads := fs.Int("threads", 0, "worker threads for the kernels (0 = GOMAXPROCS)")
 	maxBatch := fs.Int("max-batch", def.MaxBatch, "in-process server: most requests in one batch")
 	maxQueueWait := fs.Duration("max-queue-wait", def.MaxQueueWait, "in-process server: how long an idle model waits for company before prefilling (0: start at once)")
@@ -72,7 +76,11 @@ the in-process server it then measures the server's overhead at batch 1:
 the same greedy generations one at a time through the server (one keep-
 alive connection) and through the engine called directly (encode,
 engine.Generate, decode), interleaved request by request, every answer
-checked equal; it prints each run's tokens/s ratio and their median.
+checked equal; it prints each run's tokens/s ratio and their median. Then
+the throughput at batch 1: the same requests through a second in-process
+server that runs one request at a time (--max-batch 1), kept busy by
+--throughput-clients connections, against the engine back to back, runs
+alternating; each run's ratio and their median.
 
 Flags:
 `)
@@ -91,8 +99,8 @@ Flags:
 		return usageErr(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	case *requests < 1 || *concurrency < 1 || *duration <= 0:
 		return usageErr(fmt.Errorf("--requests, --concurrency and --duration must be positive"))
-	case *overheadRuns < 0 || *overheadItems < 1:
-		return usageErr(fmt.Errorf("--overhead-runs must be ≥ 0 and --overhead-items ≥ 1"))
+	case *overheadRuns < 0 || *overheadItems < 1 || *tputClients < 0:
+		return usageErr(fmt.Errorf("--overhead-runs and --throughput-clients must be ≥ 0 and --overhead-items ≥ 1"))
 	}
 	if *addr != "" {
 		if _, err := loadgen.BaseURL(*addr); err != nil {
@@ -120,10 +128,10 @@ Flags:
 
 	ctx := context.Background()
 	base, target := *addr, *addr
+	opts := def
+	opts.MaxBatch, opts.MaxQueueWait, opts.MaxQueue, opts.Version = *maxBatch, *maxQueueWait, *maxQueue, version
+	opts.HeadStatsSample, opts.ShutdownTimeout = *headStats, 10*time.Second
 	if *addr == "" {
-		opts := def
-		opts.MaxBatch, opts.MaxQueueWait, opts.MaxQueue, opts.Version = *maxBatch, *maxQueueWait, *maxQueue, version
-		opts.HeadStatsSample, opts.ShutdownTimeout = *headStats, 10*time.Second
 		url, stop, err := startInProcess(opts, ld)
 		if err != nil {
 			return fail(err)
@@ -160,6 +168,21 @@ Flags:
 			return fail(err)
 		}
 		rep.Overhead = &o
+		if *tputClients > 0 {
+			fmt.Fprintf(stderr, "throughput at batch 1: %d alternating runs, %d clients on a --max-batch 1 server …\n", *overheadRuns, *tputClients)
+			one := opts
+			one.MaxBatch = 1
+			url, stop, err := startInProcess(one, ld)
+			if err != nil {
+				return fail(err)
+			}
+			t, err := loadgen.MeasureThroughput(ctx, url, ld, oitems, *overheadRuns, *tputClients)
+			stop()
+			if err != nil {
+				return fail(err)
+			}
+			rep.Throughput = &t
+		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -179,6 +202,15 @@ Flags:
 		}
 		fmt.Fprintf(stdout, "median ratio %.3f → overhead %.1f %% of throughput (server %.0f, engine %.0f tokens/s)\n",
 			o.MedianRatio, 100*o.OverheadFrac, o.MedianServer, o.MedianEngine)
+	}
+	if t := rep.Throughput; t != nil {
+		fmt.Fprintf(stdout, "\nthroughput at batch 1 (%d greedy requests per run; server: --max-batch 1, %d clients; engine: back to back)\n", t.Items, t.Clients)
+		fmt.Fprintln(stdout, "run  first   server tok/s  engine tok/s  ratio")
+		for i, r := range t.Runs {
+			fmt.Fprintf(stdout, "%3d  %-6s  %12.0f  %12.0f  %.3f\n", i+1, r.First, r.ServerTokPerS, r.EngineTokPerS, r.Ratio)
+		}
+		fmt.Fprintf(stdout, "median ratio %.3f → overhead %.1f %% of throughput at batch 1 (server %.0f, engine %.0f tokens/s)\n",
+			t.MedianRatio, 100*t.OverheadFrac, t.MedianServer, t.MedianEngine)
 	}
 	return 0
 }

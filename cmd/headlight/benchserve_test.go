@@ -35,6 +35,11 @@ func TestBenchServe(t *testing.T) {
 		}
 	}
 
+	tp := rep.Throughput
+	if tp == nil || len(tp.Runs) != 2 || tp.Runs[0].First == tp.Runs[1].First || tp.Clients != 2 || tp.Items != 3 || !(tp.MedianRatio > 0) {
+		t.Fatalf("throughput at batch 1 %+v", tp)
+	}
+
 	out.Reset()
 	if code := runBench([]string{"serve", "--requests", "2", "--overhead-runs", "0"}, &out, &errb); code != 0 ||
 		!strings.Contains(out.String(), "latency p50/p95/p99") || strings.Contains(out.String(), "overhead") {

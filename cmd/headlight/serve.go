@@ -19,6 +19,7 @@ import (
 	"github.com/headlight/headlight/internal/engine"
 	"github.com/headlight/headlight/internal/kernels"
 	"github.com/headlight/headlight/internal/serve"
+	"github.com/headlight/headlight/internal/tensor"
 	"github.com/headlight/headlight/internal/telemetry"
 	"github.com/headlight/headlight/internal/weights"
 	"github.com/prometheus/client_golang/prometheus"
@@ -81,6 +82,7 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer, onL
 	fs.Var(&models, "model", "a model to serve as `name[@version]=PATH` (the version is a metrics label and span attribute, and responses name the model name@version; several versions of one name may be served, see --canary; llama2.c .bin with tokenizer.bin beside it, .gguf, or a Hugging Face directory, where model_type bert serves /v1/embeddings; PATH "+engine.DefaultModel+" or empty: the embedded model); repeatable, the first is the default; in the variable, comma-separated (default: the embedded "+engine.DefaultModel+")")
 	var canaries modelFlags
 	fs.Var(&canaries, "canary", "send a fraction of a model's requests to another of its versions, as `name=version:weight` (e.g. stories=v2:0.1 with --model stories@v1=A --model stories@v2=B): by a hash of the request's user field, else its X-Request-Key header, else at random, so one user always sees one version; the rest go to the first-listed version, and model \"name@version\" pins one; repeatable (one per model); in the variable, comma-separated")
+	weightType := fs.String("weights", "f32", weightsHelp+"; decoder models only")
 	maxBatch := fs.Int("max-batch", def.MaxBatch, "most requests in one batch")
 	maxBatchTokens := fs.Int("max-batch-tokens", def.MaxBatchTokens, "most padded prefill tokens in one batch (requests × longest prompt); a longer prompt gets 413")
 	maxQueueWait := fs.Duration("max-queue-wait", def.MaxQueueWait, "how long an idle model waits for more requests so that their prompts prefill in one step (0: start at once; later requests join the running batch between decode steps anyway)")
@@ -153,6 +155,11 @@ Flags:
 			fmt.Fprintln(stderr, "headlight serve:", err)
 			return 2
 		}
+	}
+	wt, err := tensor.ParseDType(*weightType)
+	if err != nil {
+		fmt.Fprintln(stderr, "headlight serve: --weights:", err)
+		return 2
 	}
 	var canarySpecs []serve.Canary
 	for _, c := range canaries {
@@ -232,7 +239,7 @@ Flags:
 				"context", cfg.MaxSeq, "load_s", time.Since(t0).Seconds())
 			continue
 		}
-		ld, err := engine.Load(path, "", eng)
+		ld, err := engine.LoadWithOptions(path, "", eng, engine.LoadOptions{Weights: wt})
 		if err != nil {
 			return fail(fmt.Errorf("model %q: %w", spec, err))
 		}
@@ -245,7 +252,7 @@ Flags:
 		loaded = append(loaded, ld)
 		cfg := ld.Model.Config()
 		log.Info("model loaded", "model", ld.Name, "family", cfg.Family, "layers", cfg.Layers, "heads", cfg.Heads,
-			"kv_heads", cfg.KVHeads, "context", cfg.MaxSeq, "load_s", time.Since(t0).Seconds())
+			"kv_heads", cfg.KVHeads, "context", cfg.MaxSeq, "weights", wt.String(), "load_s", time.Since(t0).Seconds())
 	}
 	opts := serve.Options{MaxBatch: *maxBatch, MaxBatchTokens: *maxBatchTokens, MaxQueueWait: *maxQueueWait,
 		MaxQueue: *maxQueue, MaxSeqLen: *maxSeqLen, MaxTokensCap: *maxTokensCap, MemoryBudget: int64(budget),

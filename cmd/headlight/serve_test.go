@@ -20,7 +20,7 @@ func TestServeHelp(t *testing.T) {
 		"--max-batch-tokens", "--max-queue-wait", "$HEADLIGHT_MAX_QUEUE_WAIT", "--max-queue", "--max-seq-len", "--max-tokens-cap",
 		"--memory-budget", "$HEADLIGHT_MEMORY_BUDGET", "--head-stats-sample", "--threads", "/v1/completions", "/v1/attention", "/metrics",
 		"--capture-db", "$HEADLIGHT_CAPTURE_DB", "--capture-sample", "--capture-heads", "--capture-topk", "--capture-raw-tokens", "--capture-max",
-		"/v1/captures", "--canary", "$HEADLIGHT_CANARY", "--config", "$HEADLIGHT_CONFIG", "--cost-per-cpu-second", "$HEADLIGHT_COST_PER_CPU_SECOND", "Configuration file", "wins over the file", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "/v1/embeddings"} {
+		"/v1/captures", "--canary", "$HEADLIGHT_CANARY", "--config", "$HEADLIGHT_CONFIG", "--cost-per-cpu-second", "$HEADLIGHT_COST_PER_CPU_SECOND", "Configuration file", "wins over the file", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "/v1/embeddings", "--weights", "$HEADLIGHT_WEIGHTS"} {
 		if !strings.Contains(errb.String(), s) {
 			t.Errorf("help lacks %q", s)
 		}
@@ -42,6 +42,7 @@ func TestServeBadConfig(t *testing.T) {
 		{[]string{"--model", "x=/nonexistent/model.bin", "--addr", "127.0.0.1:0"}, nil, 1},
 		{[]string{"--memory-budget", "1KiB", "--addr", "127.0.0.1:0"}, nil, 1},
 		{[]string{"--capture-heads", "x"}, nil, 2},
+		{[]string{"--weights", "f8"}, nil, 2},
 		{[]string{"--cost-per-cpu-second", "-1", "--addr", "127.0.0.1:0"}, nil, 1},
 		{[]string{"--capture-sample", "2", "--addr", "127.0.0.1:0"}, nil, 1},
 		{[]string{"--capture-db", "/nonexistent/dir/c.db", "--addr", "127.0.0.1:0"}, nil, 1},
@@ -81,6 +82,7 @@ func TestByteSize(t *testing.T) {
 func TestServeRuns(t *testing.T) {
 	t.Setenv("HEADLIGHT_MODEL", "tiny=stories260K,other=")
 	t.Setenv("HEADLIGHT_MAX_TOKENS_CAP", "7")
+	t.Setenv("HEADLIGHT_WEIGHTS", "bf16")
 	t.Setenv("HEADLIGHT_ADDR", "127.0.0.1:1") // overridden by --addr
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -125,6 +127,16 @@ func TestServeRuns(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 422 {
 		t.Errorf("max_tokens 8 over $HEADLIGHT_MAX_TOKENS_CAP 7: status %d", resp.StatusCode)
+	}
+	resp, err = http.Post(base+"/v1/completions", "application/json", strings.NewReader(`{"prompt": "Once upon a time", "max_tokens": 7, "temperature": 0}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct{ Choices []struct{ Text string } }
+	json.NewDecoder(resp.Body).Decode(&c)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(c.Choices) != 1 || c.Choices[0].Text == "" {
+		t.Errorf("completion with $HEADLIGHT_WEIGHTS=bf16: status %d, %+v", resp.StatusCode, c)
 	}
 	cancel()
 	select {

@@ -62,7 +62,6 @@ func MeasureOverhead(ctx context.Context, base string, ld *engine.Loaded, items 
 		return Overhead{}, err
 	}
 	defer c.Close()
-	tok := ld.Tokenizer
 	cfg := Config{Temperature: 0}
 	// serve and direct run one item one way.
 	serve := func(it Item) (side, error) {
@@ -73,23 +72,9 @@ func MeasureOverhead(ctx context.Context, base string, ld *engine.Loaded, items 
 		}
 		return side{k, text, time.Since(t0)}, nil
 	}
-	direct := func(it Item) (side, error) {
-		t0 := time.Now()
-		prompt := tok.Encode(it.Prompt, true, false)
-		out, err := engine.Generate(ctx, ld.Model, engine.Request{Prompt: prompt, MaxTokens: it.MaxTokens, Stop: []int{tok.BOS(), tok.EOS()}}, nil)
-		if err != nil {
-			return side{}, fmt.Errorf("loadgen: engine pass: %w", err)
-		}
-		var text strings.Builder
-		prev := prompt[len(prompt)-1]
-		for _, id := range out {
-			text.WriteString(ld.Piece(prev, id))
-			prev = id
-		}
-		return side{len(out), text.String(), time.Since(t0)}, nil
-	}
+	direct := func(it Item) (side, error) { return direct(ctx, ld, it) }
 	o := Overhead{Items: len(items)}
-	var ratios, srv, eng []float64
+	var rs rates
 	for r := range runs {
 		// The two sides take turns request by request, who goes first
 		// alternating, so that the host's drift hits both alike.
@@ -119,13 +104,47 @@ func MeasureOverhead(ctx context.Context, base string, ld *engine.Loaded, items 
 			sd += s.d
 			ed += e.d
 		}
-		run.ServerTokPerS = float64(run.ServerTokens) / sd.Seconds()
-		run.EngineTokPerS = float64(run.EngineTokens) / ed.Seconds()
-		run.Ratio = run.ServerTokPerS / run.EngineTokPerS
+		run.ServerTokPerS, run.EngineTokPerS, run.Ratio = rs.add(run.ServerTokens, sd, run.EngineTokens, ed)
 		o.Runs = append(o.Runs, run)
-		ratios, srv, eng = append(ratios, run.Ratio), append(srv, run.ServerTokPerS), append(eng, run.EngineTokPerS)
 	}
-	o.MedianRatio, o.MedianServer, o.MedianEngine = Median(ratios), Median(srv), Median(eng)
+	o.MedianRatio, o.MedianServer, o.MedianEngine = rs.medians()
 	o.OverheadFrac = 1 - o.MedianRatio
 	return o, nil
+}
+
+// rates collects the runs' tokens/s of both sides and their ratios.
+type rates struct{ ratio, server, engine []float64 }
+
+// add records a run: sn tokens in sd through the server, en in ed through
+// the engine; it returns both rates and their ratio (server ÷ engine).
+func (rs *rates) add(sn int, sd time.Duration, en int, ed time.Duration) (server, engine, ratio float64) {
+	server, engine = float64(sn)/sd.Seconds(), float64(en)/ed.Seconds()
+	ratio = server / engine
+	rs.ratio, rs.server, rs.engine = append(rs.ratio, ratio), append(rs.server, server), append(rs.engine, engine)
+	return server, engine, ratio
+}
+
+// medians are the median ratio, server and engine tokens/s.
+func (rs *rates) medians() (ratio, server, engine float64) {
+	return Median(rs.ratio), Median(rs.server), Median(rs.engine)
+}
+
+// direct runs one greedy item through the engine as an application would:
+// encode the prompt (with BOS, as the server does), engine.Generate
+// (stopping at BOS or EOS), turn the tokens into text piece by piece.
+func direct(ctx context.Context, ld *engine.Loaded, it Item) (side, error) {
+	t0 := time.Now()
+	tok := ld.Tokenizer
+	prompt := tok.Encode(it.Prompt, true, false)
+	out, err := engine.Generate(ctx, ld.Model, engine.Request{Prompt: prompt, MaxTokens: it.MaxTokens, Stop: []int{tok.BOS(), tok.EOS()}}, nil)
+	if err != nil {
+		return side{}, fmt.Errorf("loadgen: engine pass: %w", err)
+	}
+	var text strings.Builder
+	prev := prompt[len(prompt)-1]
+	for _, id := range out {
+		text.WriteString(ld.Piece(prev, id))
+		prev = id
+	}
+	return side{len(out), text.String(), time.Since(t0)}, nil
 }
