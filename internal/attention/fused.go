@@ -40,17 +40,29 @@ type attendCall struct {
 // item runs work item t: query tile nQT−1−t%nQT of (batch, head) t/nQT.
 // The items of one head follow each other, so its keys and values stay in
 // the caches while the workers go through its query tiles, heaviest (the
-// last queries under a causal mask) first.
+// last queries under a causal mask) first. With statistics, an item that is
+// its head's only one (one query tile) writes the head's statistics itself;
+// otherwise it leaves its partial for Attend to sum.
 func (c *attendCall) item(sc *scratch, t int) {
 	sh := &c.p.sh
 	hb := t / c.nQT // = b·heads + h
 	qt := c.nQT - 1 - t%c.nQT
 	b, h := hb/sh.Heads, hb%sh.Heads
-	var pt *partial
-	if len(c.parts) > 0 {
-		pt = &c.parts[t]
+	i0, i1 := qt*tileQ, min(qt*tileQ+tileQ, sh.SeqQ)
+	st := c.st
+	if st == nil {
+		c.p.item(sc, c.q, c.k, c.v, c.out, nil, nil, b, h, i0, i1)
+		return
 	}
-	c.p.item(sc, c.q, c.k, c.v, c.out, c.st, pt, b, h, qt*tileQ, min(qt*tileQ+tileQ, sh.SeqQ))
+	var pt partial
+	c.p.item(sc, c.q, c.k, c.v, c.out, st, &pt, b, h, i0, i1)
+	if c.nQT > 1 {
+		c.parts[t] = pt
+		return
+	}
+	st.OutNorm[hb] = float32(math.Sqrt(pt.normSq))
+	st.ScoreNaN[hb], st.ScoreInf[hb] = pt.scoreNaN, pt.scoreInf
+	st.OutNaN[hb], st.OutInf[hb] = pt.outNaN, pt.outInf
 }
 
 // release drops the call's references to the caller's data before the
@@ -164,8 +176,8 @@ func (e *Engine) Attend(sh Shape, o *Options, q []float32, k, v tensor.Store, ou
 	bh := sh.Batch * sh.Heads
 	items := bh * nQT
 	c.parts = c.parts[:0]
-	if st != nil {
-		c.parts = grow(c.parts, items)
+	if st != nil && nQT > 1 {
+		c.parts = resize(c.parts, items) // every item writes its own
 	}
 	parts := c.parts
 	c.q, c.k, c.v, c.out, c.st, c.nQT, c.bh = q, k, v, out, st, nQT, bh
@@ -193,22 +205,23 @@ func (e *Engine) Attend(sh Shape, o *Options, q []float32, k, v tensor.Store, ou
 		}
 	}
 	if st != nil {
-		for t := range parts {
-			hb := t / nQT // = b·heads + h
-			pt := &parts[t]
-			st.ScoreNaN[hb] += pt.scoreNaN
-			st.ScoreInf[hb] += pt.scoreInf
-			st.OutNaN[hb] += pt.outNaN
-			st.OutInf[hb] += pt.outInf
-		}
-		// Sum squares per head in a fixed (query tile) order.
-		for hb := 0; hb < bh; hb++ {
-			var ss float64
+		// Heads of several query tiles: sum the partials in a fixed (query
+		// tile) order.
+		for hb := 0; hb < bh && nQT > 1; hb++ {
+			var sum partial
 			for qt := 0; qt < nQT; qt++ {
-				ss += parts[hb*nQT+nQT-1-qt].normSq
+				pt := &parts[hb*nQT+nQT-1-qt]
+				sum.normSq += pt.normSq
+				sum.scoreNaN += pt.scoreNaN
+				sum.scoreInf += pt.scoreInf
+				sum.outNaN += pt.outNaN
+				sum.outInf += pt.outInf
 			}
-			st.OutNorm[hb] = float32(math.Sqrt(ss))
+			st.OutNorm[hb] = float32(math.Sqrt(sum.normSq))
+			st.ScoreNaN[hb], st.ScoreInf[hb] = sum.scoreNaN, sum.scoreInf
+			st.OutNaN[hb], st.OutInf[hb] = sum.outNaN, sum.outInf
 		}
+		st.finish()
 	}
 	return nil
 }
@@ -269,12 +282,12 @@ func (p *plan) itemRows(sc *scratch, q []float32, k, v tensor.Store, out []float
 		clear(rowOf(out, i))
 	}
 	if !p.o.headOn(h) {
+		st.zeroRows(b, h, i0, i1)
 		return
 	}
 	withStats := st != nil
 	var ebuf [tileK]float32 // exp(s − m) of one tile row
-	l, t := sc.l[:rows], sc.t[:rows]
-	cnt, bad := sc.cnt[:rows], sc.bad[:rows]
+	l, bad := sc.l[:rows], sc.bad[:rows]
 	klo, khi := p.initRows(sc, b, i0, rows)
 	for k0 := klo; k0 < khi; k0 += tileK {
 		k1 := min(k0+tileK, khi)
@@ -296,28 +309,32 @@ func (p *plan) itemRows(sc *scratch, q []float32, k, v tensor.Store, out []float
 			}
 		}
 	}
-	// Normalise each row and take its statistics.
+	if !withStats {
+		// Normalise each row.
+		for r := 0; r < rows; r++ {
+			if l[r] > 0 || l[r] != l[r] || bad[r] {
+				kernels.Scale(1/l[r], rowOf(out, i0+r))
+			}
+		}
+		return
+	}
+	// Normalise each row and take its statistics: setRow, the sum of squares
+	// of the normalised row (in the same pass), the NaN/Inf counts.
+	t, cnt := sc.t[:rows], sc.cnt[:rows]
 	for r := 0; r < rows; r++ {
 		i := i0 + r
 		acc := rowOf(out, i)
+		var ss float64
 		if l[r] > 0 || l[r] != l[r] || bad[r] {
-			kernels.Scale(1/l[r], acc)
+			ss = kernels.ScaleSumSquares(1/l[r], acc)
+		} else {
+			ss = kernels.SumSquares(acc)
 		}
-		if !withStats {
-			continue
-		}
-		ri := (b*sh.Heads+h)*sh.SeqQ + i
-		st.Attended[ri] = cnt[r]
-		if l[r] > 0 && !bad[r] {
-			inv := 1 / l[r]
-			st.MaxWeight[ri] = inv
-			st.Entropy[ri] = max(0, float32(math.Log(float64(l[r])))-t[r]*inv)
-		}
+		st.setRow(b, h, i, cnt[r], l[r], t[r], l[r] > 0 && !bad[r])
 		if bad[r] || !finite(l[r]) || !finite(t[r]) {
 			p.countBadLogits(sc, q, k, b, h, i, kvh, pt)
 		}
-		ss := kernels.SumSquares(acc)
-		if math.IsNaN(ss) || math.IsInf(ss, 0) {
+		if !(ss <= math.MaxFloat64) { // NaN or +Inf (ss ≥ 0)
 			ss = 0
 			for _, x := range acc {
 				switch {
@@ -334,7 +351,9 @@ func (p *plan) itemRows(sc *scratch, q []float32, k, v tensor.Store, out []float
 	}
 }
 
-func finite(x float32) bool { return !math.IsNaN(float64(x)) && !math.IsInf(float64(x), 0) }
+// finite reports whether x is neither NaN nor ±Inf (x − x is NaN for those,
+// 0 otherwise).
+func finite(x float32) bool { return x-x == 0 }
 
 // countBadLogits recomputes the logits of one row that met a NaN or Inf and
 // counts them. It runs only on that rare path, so the normal pass pays

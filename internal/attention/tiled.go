@@ -55,6 +55,7 @@ func (p *plan) itemTiled(sc *scratch, q []float32, k, v tensor.Store, out []floa
 		for i := i0; i < i1; i++ {
 			clear(rowOf(out, i))
 		}
+		st.zeroRows(b, h, i0, i1)
 		return
 	}
 	withStats := st != nil
@@ -111,13 +112,7 @@ func (p *plan) itemTiled(sc *scratch, q []float32, k, v tensor.Store, out []floa
 		if !withStats {
 			continue
 		}
-		ri := (b*sh.Heads+h)*sh.SeqQ + i
-		st.Attended[ri] = cnt[r]
-		if l[r] > 0 && !bad[r] {
-			inv := 1 / l[r]
-			st.MaxWeight[ri] = inv
-			st.Entropy[ri] = max(0, float32(math.Log(float64(l[r])))-t[r]*inv)
-		}
+		st.setRow(b, h, i, cnt[r], l[r], t[r], l[r] > 0 && !bad[r])
 		if bad[r] || !finite(l[r]) || !finite(t[r]) {
 			p.countBadLogits(sc, q, k, b, h, i, kvh, pt)
 		}
