@@ -68,21 +68,47 @@ func TestHeadHistogramsMatchPrometheus(t *testing.T) {
 
 func itoa(i int) string { return string(rune('0' + i)) }
 
+// benchValues is a fixed pseudo-random sequence spanning buckets (every
+// bucket, its edges, the +Inf bucket and values below the first bound), so
+// that branch prediction in the benchmark is as poor as on real data.
+func benchValues(buckets []float64) []float64 {
+	rng := rand.New(rand.NewPCG(3, 4))
+	lo, hi := math.Log2(buckets[0])-2, math.Log2(buckets[len(buckets)-1])+1
+	vs := make([]float64, 4096)
+	for i := range vs {
+		switch rng.IntN(8) {
+		case 0: // an edge: falls in that bucket
+			vs[i] = buckets[rng.IntN(len(buckets))]
+		case 1, 2, 3: // uniform on a log scale
+			vs[i] = math.Exp2(lo + (hi-lo)*rng.Float64())
+		default: // uniform on a linear scale
+			vs[i] = rng.Float64() * buckets[len(buckets)-1] * 1.1
+		}
+	}
+	return vs
+}
+
 func BenchmarkHeadObserve(b *testing.B) {
-	h := newHeadHistograms("x", "x", entropyBuckets)
-	blk := h.block("m", "v", 12, 12)
-	vec := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "y", Help: "y", Buckets: entropyBuckets}, []string{"l"})
-	o := vec.WithLabelValues("0")
-	b.Run("headHistograms", func(b *testing.B) {
-		blk.lock()
-		for i := 0; b.Loop(); i++ {
-			blk.observe(i%12, i%12, float64(i%9))
-		}
-		blk.unlock()
-	})
-	b.Run("prometheus", func(b *testing.B) {
-		for i := 0; b.Loop(); i++ {
-			o.Observe(float64(i % 9))
-		}
-	})
+	for _, bk := range []struct {
+		name    string
+		buckets []float64
+	}{{"entropy", entropyBuckets}, {"norm", normBuckets}} {
+		vs := benchValues(bk.buckets)
+		h := newHeadHistograms("x", "x", bk.buckets)
+		blk := h.block("m", "v", 12, 12)
+		vec := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "y", Help: "y", Buckets: bk.buckets}, []string{"l"})
+		o := vec.WithLabelValues("0")
+		b.Run(bk.name+"/headHistograms", func(b *testing.B) {
+			blk.lock()
+			for i := 0; b.Loop(); i++ {
+				blk.observe(i%12, i%12, vs[i%len(vs)])
+			}
+			blk.unlock()
+		})
+		b.Run(bk.name+"/prometheus", func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				o.Observe(vs[i%len(vs)])
+			}
+		})
+	}
 }
