@@ -234,6 +234,7 @@ func (w *worker) step(r *running) {
 		if j.quiet {
 			ev.tokens = j.out
 		}
+		j.finished = true
 		j.events <- ev
 	}
 	defer func() {

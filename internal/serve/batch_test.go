@@ -3,6 +3,7 @@ package serve
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -112,5 +113,53 @@ func TestContinuousBatching(t *testing.T) {
 	lbl := map[string]string{"model": "stories260K"}
 	if n, sum := metric(t, ts.reg, "headlight_batch_size", lbl), histogramSum(t, ts.reg, "headlight_batch_size", lbl); sum <= n {
 		t.Errorf("batch sizes: %v observations summing to %v, want one of 2", n, sum)
+	}
+}
+
+// TestInlineHandsOver: a non-streamed request that finds its model idle
+// runs on its handler's goroutine (worker.submit); a streamed request that
+// arrives meanwhile joins that batch, gets tokens while the inline request
+// runs, and is finished by the worker's loop after the inline request
+// returns. Every answer equals the golden greedy text, with inline runs on
+// and off.
+func TestInlineHandsOver(t *testing.T) {
+	for _, noInline := range []bool{false, true} {
+		t.Run(fmt.Sprintf("NoInline=%v", noInline), func(t *testing.T) {
+			ts := start(t, func(o *Options) { o.NoInline = noInline }, slow(t, "stories260K", 2*time.Millisecond))
+			quiet := map[string]any{"prompt": "", "max_tokens": 60, "temperature": 0}
+			done := make(chan completionResponse, 1)
+			js, _ := json.Marshal(quiet)
+			go func() {
+				var c completionResponse
+				if resp, err := http.Post(ts.url+"/v1/completions", "application/json", strings.NewReader(string(js))); err == nil {
+					json.NewDecoder(resp.Body).Decode(&c)
+					resp.Body.Close()
+				}
+				done <- c
+			}()
+			eventually(t, "the quiet request runs", func() bool {
+				return metric(t, ts.reg, "headlight_generated_tokens_total", map[string]string{"model": "stories260K"}) > 2
+			})
+			s := startStream(t, ts, map[string]any{"prompt": "", "max_tokens": 200, "temperature": 0})
+			var c completionResponse
+			select {
+			case <-s.first:
+			case c = <-done:
+				t.Fatal("the quiet request finished before the streamed one got a token")
+			case <-time.After(10 * time.Second):
+				t.Fatal("no first token of the streamed request")
+			}
+			if c.Choices == nil {
+				c = <-done
+			}
+			<-s.finished
+			want := golden(t)
+			if s.err != "" || s.text.String() != want {
+				t.Errorf("streamed request (joined the quiet one's batch, then left alone): err %q, text %q\nwant %q", s.err, s.text.String(), want)
+			}
+			if len(c.Choices) != 1 || !strings.HasPrefix(want, c.Choices[0].Text) || c.Choices[0].Text == "" || c.Usage["completion_tokens"] != 60 {
+				t.Errorf("quiet request: %+v, want the first 60 tokens of %q", c, want)
+			}
+		})
 	}
 }

@@ -32,8 +32,8 @@ func benchEngine(b *testing.B, prompt string, n int) {
 	}
 }
 
-func benchServer(b *testing.B, prompt string, n int) {
-	ts := start(b, func(o *Options) { o.MaxQueueWait = 0 })
+func benchServer(b *testing.B, prompt string, n int, inline bool) {
+	ts := start(b, func(o *Options) { o.MaxQueueWait, o.NoInline = 0, !inline })
 	body := map[string]any{"prompt": prompt, "max_tokens": n, "temperature": 0}
 	for b.Loop() {
 		if status, _, out := ts.post(b, "/v1/completions", body); status != 200 {
@@ -42,10 +42,12 @@ func benchServer(b *testing.B, prompt string, n int) {
 	}
 }
 
-func BenchmarkGenerateEngine(b *testing.B) { benchEngine(b, "", 128) }
-func BenchmarkGenerateServer(b *testing.B) { benchServer(b, "", 128) }
-func BenchmarkOneTokenEngine(b *testing.B) { benchEngine(b, oneTokenPrompt, 1) }
-func BenchmarkOneTokenServer(b *testing.B) { benchServer(b, oneTokenPrompt, 1) }
+func BenchmarkGenerateEngine(b *testing.B)       { benchEngine(b, "", 128) }
+func BenchmarkGenerateServer(b *testing.B)       { benchServer(b, "", 128, true) }
+func BenchmarkGenerateServerWorker(b *testing.B) { benchServer(b, "", 128, false) }
+func BenchmarkOneTokenEngine(b *testing.B)       { benchEngine(b, oneTokenPrompt, 1) }
+func BenchmarkOneTokenServer(b *testing.B)       { benchServer(b, oneTokenPrompt, 1, true) }
+func BenchmarkOneTokenServerWorker(b *testing.B) { benchServer(b, oneTokenPrompt, 1, false) }
 
 // BenchmarkDecodeStep decodes 128 greedy tokens from BOS on one state, as
 // the worker does, without HTTP: plain (no probe), stats (the attention

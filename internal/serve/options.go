@@ -26,6 +26,10 @@ type Options struct {
 	// requests by tokens (headlight_cost_total, headlight_request_cost;
 	// 0: off). See cost.go.
 	CostPerCPUSecond float64
+	// NoInline sends every request through the model's worker goroutine
+	// (by default a non-streamed request that finds its model idle runs on
+	// its handler's goroutine: see worker.submit). For A/B measurements.
+	NoInline bool
 
 	// Attention-map capture (off while CaptureDB is ""): the fraction
 	// CaptureSample of completion requests, and every request stopped by

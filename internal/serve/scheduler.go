@@ -59,6 +59,9 @@ type job struct {
 	// one last event instead of waking the handler for every token.
 	quiet bool
 	out   []int // quiet jobs: generated tokens (scheduler-owned until the last event)
+	// finished: the job has had its last event (set by the goroutine that
+	// drives the model; read only by an inline driver, runInline).
+	finished bool
 
 	maps   []mapRef         // kindAttention: heads whose maps to return
 	result chan *attnResult // kindAttention: buffered 1
@@ -87,6 +90,12 @@ type worker struct {
 	capHeads []mapRef      // heads whose maps are captured
 	nanCaps  []nanCapture  // NaN captures to make after the running step
 
+	// drive is held by the goroutine that runs the model: the worker's
+	// loop, or a handler running its own request inline (submit). Whoever
+	// holds it owns r, the arena and the captures' pending work.
+	drive sync.Mutex
+	r     running // the running batch (drive held)
+
 	mu sync.Mutex
 	// active is set while the batch has live sequences or an attention
 	// job runs (under mu).
@@ -98,14 +107,20 @@ type worker struct {
 }
 
 // submit queues j, or fails with 429 when the queue is full and 503 when
-// the worker is closing.
+// the worker is closing. A quiet generation job that finds the model idle
+// and nobody queued runs inline: submit itself drives the model until the
+// job has its last event (runInline), which spares the two goroutine
+// hand-offs (handler → worker → handler) that cost a lone request more
+// than its HTTP round trip on a small model. Everything else is left to
+// the worker's loop.
 func (w *worker) submit(j *job) error {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	if w.closed {
+		w.mu.Unlock()
 		return newError(http.StatusServiceUnavailable, "shutting_down", "the server is shutting down")
 	}
 	if len(w.queue) >= w.opts.MaxQueue {
+		w.mu.Unlock()
 		e := newError(http.StatusTooManyRequests, "queue_full", "the queue of model %q is full (--max-queue %d); retry later", w.name, w.opts.MaxQueue)
 		e.RetryAfter = 1
 		return e
@@ -114,8 +129,35 @@ func (w *worker) submit(j *job) error {
 	j.busy = w.active || len(w.queue) > 0
 	w.queue = append(w.queue, j)
 	w.mm.Queued.Set(float64(len(w.queue)))
-	w.poke()
+	// drive.TryLock under mu: the loop takes mu while holding drive, never
+	// the reverse while waiting, and TryLock does not wait.
+	inline := !w.opts.NoInline && j.kind == kindGenerate && j.quiet && !j.busy && w.drive.TryLock()
+	if !inline {
+		w.poke()
+	}
+	w.mu.Unlock()
+	if inline {
+		w.runInline(j)
+	}
 	return nil
+}
+
+// runInline drives the model (drive held) until j has had its last event
+// or nothing is left to run, then hands whatever else arrived meanwhile
+// (sequences that joined j's batch, queued jobs) to the loop.
+func (w *worker) runInline(j *job) {
+	for !j.finished && w.admit(&w.r) == admitRun {
+		if w.r.live() > 0 {
+			w.step(&w.r)
+		}
+	}
+	w.mu.Lock()
+	left := w.r.live() > 0 || len(w.queue) > 0 || w.closed
+	w.mu.Unlock()
+	w.drive.Unlock()
+	if left {
+		w.poke()
+	}
 }
 
 // poke wakes the loop without blocking.
@@ -140,20 +182,40 @@ func (w *worker) close() {
 // decode one token.
 func (w *worker) loop() {
 	defer close(w.done)
-	r := &running{}
-	for w.admit(r) {
-		if r.live() > 0 {
-			w.step(r)
+	for {
+		w.drive.Lock()
+		st := w.admit(&w.r)
+		for st == admitRun {
+			if w.r.live() > 0 {
+				w.step(&w.r)
+			}
+			st = w.admit(&w.r)
 		}
+		w.drive.Unlock()
+		if st == admitClosed {
+			return
+		}
+		<-w.wake // idle: wait for a job (or for an inline driver's leftovers)
 	}
 }
+
+// What admit found.
+type admitState int
+
+const (
+	admitRun    admitState = iota // there is work: step the batch (if it has live sequences) and admit again
+	admitIdle                     // nothing running, nothing queued
+	admitClosed                   // closed and drained
+)
 
 // admit runs queued attention jobs and moves queued generation jobs into
 // the running batch r, between two of its steps. It returns at once while
 // r has live sequences; when r is idle it waits for work (for company, up
 // to --max-queue-wait after the oldest arrived, under load, as a static
-// batch would) and for memory. It returns false when closed and drained.
-func (w *worker) admit(r *running) bool {
+// batch would) and for memory. It returns admitIdle when r is idle and the
+// queue empty (the caller waits for a wake, without holding drive) and
+// admitClosed when closed and drained.
+func (w *worker) admit(r *running) admitState {
 	for {
 		w.reshape(r) // drop finished sequences' slots (all memory when idle)
 		w.mu.Lock()
@@ -164,13 +226,12 @@ func (w *worker) admit(r *running) bool {
 			closed := w.closed
 			w.mu.Unlock()
 			if !idle {
-				return true
+				return admitRun
 			}
 			if closed {
-				return false
+				return admitClosed
 			}
-			<-w.wake
-			continue
+			return admitIdle
 		}
 		first := w.queue[0]
 		if first.kind == kindAttention {
@@ -187,13 +248,13 @@ func (w *worker) admit(r *running) bool {
 				w.budget.release(est)
 				r.marked = false // its CPU time is charged to it
 				if !idle {
-					return true // one attention job per step: decoding goes on
+					return admitRun // one attention job per step: decoding goes on
 				}
 				continue
 			}
 			w.mu.Unlock()
 			if !idle {
-				return true
+				return admitRun
 			}
 			w.waitMemory(freed)
 			continue
@@ -221,10 +282,10 @@ func (w *worker) admit(r *running) bool {
 		w.mu.Unlock()
 		if joiners != nil {
 			w.rebuild(r, joiners, est)
-			return true
+			return admitRun
 		}
 		if !idle {
-			return true
+			return admitRun
 		}
 		w.waitMemory(freed)
 	}
