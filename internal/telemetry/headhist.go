@@ -1,7 +1,6 @@
 package telemetry
 
 import (
-	"math"
 	"sort"
 	"strconv"
 	"sync"
@@ -20,6 +19,7 @@ import (
 type headHistograms struct {
 	desc  *prometheus.Desc
 	upper []float64 // bucket upper bounds, increasing (the +Inf bucket is implicit)
+	index *bucketIndex
 
 	mu     sync.Mutex // guards blocks
 	blocks []*headBlock
@@ -32,6 +32,7 @@ func newHeadHistograms(name, help string, buckets []float64) *headHistograms {
 	return &headHistograms{
 		desc:  prometheus.NewDesc(name, help, []string{"model", "version", "layer", "head"}, nil),
 		upper: buckets,
+		index: newBucketIndex(buckets),
 	}
 }
 
@@ -67,10 +68,16 @@ func (h *headHistograms) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// block adds the series of a model version's layers × heads, at zero.
-func (h *headHistograms) block(model, version string, layers, heads int) *headBlock {
-	b := &headBlock{upper: h.upper, model: model, version: version, layers: layers, heads: heads,
-		counts: make([]uint64, layers*heads*(len(h.upper)+1)), sums: make([]float64, layers*heads)}
+// block adds the series of a model version's layers × heads, at zero. The
+// block is guarded by mu, which blocks of the same probe may share so that
+// one lock covers them all; nil: a mutex of its own.
+func (h *headHistograms) block(model, version string, layers, heads int, mu *sync.Mutex) *headBlock {
+	if mu == nil {
+		mu = new(sync.Mutex)
+	}
+	nb := len(h.upper) + 1
+	b := &headBlock{upper: h.upper, index: h.index, nb: nb, model: model, version: version, layers: layers, heads: heads,
+		mu: mu, counts: make([]uint64, layers*heads*nb), sums: make([]float64, layers*heads)}
 	h.mu.Lock()
 	h.blocks = append(h.blocks, b)
 	h.mu.Unlock()
@@ -81,10 +88,12 @@ func (h *headHistograms) block(model, version string, layers, heads int) *headBl
 // between lock and unlock, by one goroutine at a time.
 type headBlock struct {
 	upper          []float64
+	index          *bucketIndex
+	nb             int // buckets per series: len(upper) + 1
 	model, version string
 	layers, heads  int
 
-	mu     sync.Mutex
+	mu     *sync.Mutex
 	counts []uint64  // (layer, head, bucket) observations per bucket, not cumulative
 	sums   []float64 // (layer, head)
 }
@@ -94,23 +103,65 @@ func (b *headBlock) unlock() { b.mu.Unlock() }
 
 // observe records v for (layer, head); the lock must be held. Values that
 // are not finite are dropped.
-func (b *headBlock) observe(layer, head int, v float64) {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return
+func (b *headBlock) observe(layer, head int, v float64) { b.add(layer*b.heads+head, v) }
+
+// add records v for series i = layer·heads + head; the lock must be held.
+// Values that are not finite are dropped.
+func (b *headBlock) add(i int, v float64) {
+	if k := b.index.lookup(v); k >= 0 {
+		b.counts[i*b.nb+k]++
+		b.sums[i] += v
+	} else {
+		b.addSearched(i, v)
 	}
-	// k: the first bucket whose upper bound is ≥ v (len(upper): +Inf), by
-	// binary search.
-	k, n := 0, len(b.upper)
-	for n > 0 {
-		h := n / 2
-		if v > b.upper[k+h] {
-			k, n = k+h+1, n-h-1
-		} else {
-			n = h
+}
+
+// addRows records the first rows of each head's seqQ values (heads,
+// seqQ) whose attended count is positive, for the series i0 + head: the
+// probe's entropy loop, with the table lookup inlined. The lock must be
+// held.
+func (b *headBlock) addRows(i0 int, values []float32, attended []int32, seqQ, rows int) {
+	attended = attended[:len(values)]
+	x, counts, sums, nb := b.index, b.counts, b.sums, b.nb
+	for q := range rows { // rows outside, heads inside: one pass when decoding
+		for i, r := i0, q; r < len(values); i, r = i+1, r+seqQ {
+			if attended[r] <= 0 {
+				continue
+			}
+			v := float64(values[r])
+			if k := x.lookup(v); k >= 0 {
+				counts[i*nb+k]++
+				sums[i] += v
+			} else {
+				b.addSearched(i, v)
+			}
 		}
 	}
-	i := layer*b.heads + head
-	b.counts[i*(len(b.upper)+1)+k]++
+}
+
+// addScaled records values[h] / scale for the series i0 + h: the probe's
+// output-norm loop, with the table lookup inlined. The lock must be held.
+func (b *headBlock) addScaled(i0 int, values []float32, scale float64) {
+	x, counts, nb := b.index, b.counts, b.nb
+	sums := b.sums[i0 : i0+len(values)]
+	for h, n := range values {
+		v := float64(n) / scale
+		if k := x.lookup(v); k >= 0 {
+			counts[(i0+h)*nb+k]++
+			sums[h] += v
+		} else {
+			b.addSearched(i0+h, v)
+		}
+	}
+}
+
+// addSearched is add by binary search, for values outside the table.
+func (b *headBlock) addSearched(i int, v float64) {
+	k := b.index.search(v)
+	if k < 0 {
+		return
+	}
+	b.counts[i*b.nb+k]++
 	b.sums[i] += v
 }
 

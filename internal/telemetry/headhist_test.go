@@ -30,7 +30,7 @@ func TestHeadHistogramsMatchPrometheus(t *testing.T) {
 		name          string
 		layers, heads int
 	}{{"a", 2, 3}, {"b", 1, 2}} {
-		blk := h.block(m.name, "v1", m.layers, m.heads)
+		blk := h.block(m.name, "v1", m.layers, m.heads, nil)
 		for l := range m.layers {
 			for hd := range m.heads {
 				vec.WithLabelValues(m.name, "v1", itoa(l), itoa(hd)) // every series exists at zero
@@ -95,7 +95,7 @@ func BenchmarkHeadObserve(b *testing.B) {
 	}{{"entropy", entropyBuckets}, {"norm", normBuckets}} {
 		vs := benchValues(bk.buckets)
 		h := newHeadHistograms("x", "x", bk.buckets)
-		blk := h.block("m", "v", 12, 12)
+		blk := h.block("m", "v", 12, 12, nil)
 		vec := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "y", Help: "y", Buckets: bk.buckets}, []string{"l"})
 		o := vec.WithLabelValues("0")
 		b.Run(bk.name+"/headHistograms", func(b *testing.B) {

@@ -3,6 +3,7 @@ package telemetry
 import (
 	"math"
 	"strconv"
+	"sync"
 
 	"github.com/headlight/headlight/internal/attention"
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,7 @@ import (
 // concurrently (the metrics it writes are safe to scrape at any time).
 type HeadProbe struct {
 	layers, heads int
+	mu            sync.Mutex             // guards entropy and norm, shared with their scrapes
 	entropy, norm *headBlock             // (layer, head) histograms
 	nan, inf      [][]prometheus.Counter // (layer, head)
 
@@ -37,8 +39,8 @@ type Bad struct {
 // creates them at zero, so that every head's NaN counter exists from the
 // start.
 func (m *Metrics) NewHeadProbe(model, version string, layers, heads int) *HeadProbe {
-	p := &HeadProbe{layers: layers, heads: heads,
-		entropy: m.headEntropy.block(model, version, layers, heads), norm: m.headOutNorm.block(model, version, layers, heads)}
+	p := &HeadProbe{layers: layers, heads: heads}
+	p.entropy, p.norm = m.headEntropy.block(model, version, layers, heads, &p.mu), m.headOutNorm.block(model, version, layers, heads, &p.mu)
 	for l := 0; l < layers; l++ {
 		var nan, inf []prometheus.Counter
 		ls := strconv.Itoa(l)
@@ -75,53 +77,102 @@ func (p *HeadProbe) NonFinite(b int) Bad {
 }
 
 // ObserveAttention implements attention.Probe.
+//
+// It runs once per layer of every forward pass, so its common case is kept
+// short: one scan for non-finite counts (almost always none), and the
+// histogram lock taken only when a sequence is sampled, without defer: the
+// slice lengths are checked before locking, so nothing in between can panic.
 func (p *HeadProbe) ObserveAttention(layer int, st *attention.Stats) {
-	if layer < 0 || layer >= p.layers || st.Heads != p.heads {
+	heads, seqQ := st.Heads, st.SeqQ
+	if layer < 0 || layer >= p.layers || heads != p.heads || seqQ < 0 {
 		return // not this model's shape: a programmer error upstream, never crash the server
 	}
-	p.entropy.lock()
-	defer p.entropy.unlock()
-	p.norm.lock()
-	defer p.norm.unlock()
-	for b := 0; b < st.Batch && b < len(p.bad); b++ {
-		rows := st.SeqQ
-		if b < len(p.lens) {
-			rows = min(p.lens[b], st.SeqQ)
+	batch := min(st.Batch, len(p.bad))
+	if batch <= 0 {
+		return
+	}
+	nbh := batch * heads
+	if len(st.ScoreNaN) < nbh || len(st.ScoreInf) < nbh || len(st.OutNaN) < nbh || len(st.OutInf) < nbh {
+		return
+	}
+	// The counts are never negative: their OR is zero iff there is no NaN
+	// or Inf anywhere.
+	var any int64
+	for bh, n := range st.ScoreNaN[:nbh] {
+		any |= n | st.ScoreInf[bh] | st.OutNaN[bh] | st.OutInf[bh]
+	}
+	if any != 0 {
+		p.countNonFinite(layer, st, batch)
+	}
+
+	sampled := p.sampled[:min(batch, len(p.sampled))]
+	locked := false
+	for b, on := range sampled {
+		if !on {
+			continue
 		}
-		if rows == 0 {
+		rows := p.rows(b, seqQ)
+		if rows <= 0 {
 			continue // sat this call out: its rows are meaningless
 		}
-		for h := 0; h < st.Heads; h++ {
+		if !locked {
+			if nr := batch * heads * seqQ; len(st.Entropy) < nr || len(st.Attended) < nr || len(st.OutNorm) < nbh {
+				return
+			}
+			p.mu.Lock()
+			locked = true
+		}
+		p.observeSequence(layer, st, b, rows)
+	}
+	if locked {
+		p.mu.Unlock()
+	}
+}
+
+// rows is the number of real query rows of sequence b in a call of seqQ.
+func (p *HeadProbe) rows(b, seqQ int) int {
+	if b < len(p.lens) {
+		return min(p.lens[b], seqQ)
+	}
+	return seqQ
+}
+
+// countNonFinite adds the NaN and Inf counts of the call's sequences that
+// took part in it to the counters and to their Bad.
+func (p *HeadProbe) countNonFinite(layer int, st *attention.Stats, batch int) {
+	for b := range batch {
+		if p.rows(b, st.SeqQ) == 0 {
+			continue // sat this call out: its counts are meaningless
+		}
+		for h := range st.Heads {
 			bh := b*st.Heads + h
 			nan, inf := st.ScoreNaN[bh]+st.OutNaN[bh], st.ScoreInf[bh]+st.OutInf[bh]
-			if nan+inf > 0 {
-				if nan > 0 {
-					p.nan[layer][h].Add(float64(nan))
-				}
-				if inf > 0 {
-					p.inf[layer][h].Add(float64(inf))
-				}
-				if p.bad[b].Count == 0 {
-					p.bad[b].Layer, p.bad[b].Head = layer, h
-				}
-				p.bad[b].Count += nan + inf
-			}
-			if b >= len(p.sampled) || !p.sampled[b] {
+			if nan+inf <= 0 {
 				continue
 			}
-			for i := 0; i < rows; i++ {
-				r := bh*st.SeqQ + i
-				if st.Attended[r] > 0 {
-					p.entropy.observe(layer, h, float64(st.Entropy[r]))
-				}
+			if nan > 0 {
+				p.nan[layer][h].Add(float64(nan))
 			}
-			// OutNorm spans all SeqQ rows, padding included: record it only
-			// when every row is real, as a per-query norm.
-			if rows == st.SeqQ {
-				n := float64(st.OutNorm[bh]) / math.Sqrt(float64(rows))
-				p.norm.observe(layer, h, n) // drops NaN and Inf
+			if inf > 0 {
+				p.inf[layer][h].Add(float64(inf))
 			}
+			if p.bad[b].Count == 0 {
+				p.bad[b].Layer, p.bad[b].Head = layer, h
+			}
+			p.bad[b].Count += nan + inf
 		}
+	}
+}
+
+// observeSequence records the entropy of each real, attending query row of
+// sequence b (rows of them, > 0) and, when every row is real, each head's
+// output norm per query (OutNorm spans all SeqQ rows, padding included).
+// The lock is held and the slices' lengths checked.
+func (p *HeadProbe) observeSequence(layer int, st *attention.Stats, b, rows int) {
+	heads, seqQ := st.Heads, st.SeqQ
+	p.entropy.addRows(layer*heads, st.Entropy[b*heads*seqQ:(b+1)*heads*seqQ], st.Attended[b*heads*seqQ:(b+1)*heads*seqQ], seqQ, rows)
+	if rows == seqQ {
+		p.norm.addScaled(layer*heads, st.OutNorm[b*heads:(b+1)*heads], math.Sqrt(float64(rows)))
 	}
 }
 
