@@ -70,13 +70,24 @@ func (x *bucketIndex) bucket(v float64) int {
 }
 
 // lookup is v's bucket by the table, -1 when v lies outside it (then
-// search). Small enough to be inlined into hot loops.
+// search).
 func (x *bucketIndex) lookup(v float64) int {
-	c := math.Float64bits(v)>>cellShift - x.first
+	c := x.cell(v)
 	if c >= tableCells {
 		return -1
 	}
-	i := x.cells[c]
+	return x.inCell(c, v)
+}
+
+// cell is v's cell in the table; ≥ tableCells: v lies outside it. Hot loops
+// call cell and inCell (both inlined) rather than lookup, to test once.
+func (x *bucketIndex) cell(v float64) uint64 {
+	return math.Float64bits(v)>>cellShift - x.first
+}
+
+// inCell is the bucket of v, which lies in cell c < tableCells.
+func (x *bucketIndex) inCell(c uint64, v float64) int {
+	i := x.cells[c%tableCells]
 	for v > x.upper[i] { // stops at the +Inf sentinel at the latest
 		i++
 	}

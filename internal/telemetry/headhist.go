@@ -118,40 +118,57 @@ func (b *headBlock) add(i int, v float64) {
 
 // addRows records the first rows of each head's seqQ values (heads,
 // seqQ) whose attended count is positive, for the series i0 + head: the
-// probe's entropy loop, with the table lookup inlined. The lock must be
-// held.
+// probe's entropy loop. The lock must be held.
+//
+// Like addScaled, its inner loop looks buckets up in the table and makes
+// no call, so that its values stay in registers; it stops at a value
+// outside the table, which the outer loop records by search.
 func (b *headBlock) addRows(i0 int, values []float32, attended []int32, seqQ, rows int) {
 	attended = attended[:len(values)]
 	x, counts, sums, nb := b.index, b.counts, b.sums, b.nb
 	for q := range rows { // rows outside, heads inside: one pass when decoding
-		for i, r := i0, q; r < len(values); i, r = i+1, r+seqQ {
-			if attended[r] <= 0 {
-				continue
-			}
-			v := float64(values[r])
-			if k := x.lookup(v); k >= 0 {
-				counts[i*nb+k]++
+		i, r := i0, q
+		for {
+			for ; r < len(values); i, r = i+1, r+seqQ {
+				if attended[r] <= 0 {
+					continue
+				}
+				v := float64(values[r])
+				c := x.cell(v)
+				if c >= tableCells {
+					break
+				}
+				counts[i*nb+x.inCell(c, v)]++
 				sums[i] += v
-			} else {
-				b.addSearched(i, v)
 			}
+			if r >= len(values) {
+				break
+			}
+			b.addSearched(i, float64(values[r]))
+			i, r = i+1, r+seqQ
 		}
 	}
 }
 
 // addScaled records values[h] / scale for the series i0 + h: the probe's
-// output-norm loop, with the table lookup inlined. The lock must be held.
+// output-norm loop (see addRows). The lock must be held.
 func (b *headBlock) addScaled(i0 int, values []float32, scale float64) {
 	x, counts, nb := b.index, b.counts, b.nb
 	sums := b.sums[i0 : i0+len(values)]
-	for h, n := range values {
-		v := float64(n) / scale
-		if k := x.lookup(v); k >= 0 {
-			counts[(i0+h)*nb+k]++
+	for h := 0; ; h++ {
+		for ; h < len(values); h++ {
+			v := float64(values[h]) / scale
+			c := x.cell(v)
+			if c >= tableCells {
+				break
+			}
+			counts[(i0+h)*nb+x.inCell(c, v)]++
 			sums[h] += v
-		} else {
-			b.addSearched(i0+h, v)
 		}
+		if h >= len(values) {
+			return
+		}
+		b.addSearched(i0+h, float64(values[h])/scale)
 	}
 }
 

@@ -96,10 +96,12 @@ func (p *HeadProbe) ObserveAttention(layer int, st *attention.Stats) {
 		return
 	}
 	// The counts are never negative: their OR is zero iff there is no NaN
-	// or Inf anywhere.
+	// or Inf anywhere. (Equal lengths: no bounds checks in the loop.)
+	sn := st.ScoreNaN[:nbh]
+	si, on, oi := st.ScoreInf[:len(sn)], st.OutNaN[:len(sn)], st.OutInf[:len(sn)]
 	var any int64
-	for bh, n := range st.ScoreNaN[:nbh] {
-		any |= n | st.ScoreInf[bh] | st.OutNaN[bh] | st.OutInf[bh]
+	for bh := range sn {
+		any |= sn[bh] | si[bh] | on[bh] | oi[bh]
 	}
 	if any != 0 {
 		p.countNonFinite(layer, st, batch)
@@ -116,13 +118,20 @@ func (p *HeadProbe) ObserveAttention(layer int, st *attention.Stats) {
 			continue // sat this call out: its rows are meaningless
 		}
 		if !locked {
-			if nr := batch * heads * seqQ; len(st.Entropy) < nr || len(st.Attended) < nr || len(st.OutNorm) < nbh {
+			if nr := nbh * seqQ; len(st.Entropy) < nr || len(st.Attended) < nr || len(st.OutNorm) < nbh {
 				return
 			}
 			p.mu.Lock()
 			locked = true
 		}
-		p.observeSequence(layer, st, b, rows)
+		// Entropy of each real, attending query row; the output norm spans
+		// all SeqQ rows, padding included: recorded only when every row is
+		// real, as a per-query norm.
+		r0, i0 := b*heads*seqQ, layer*heads
+		p.entropy.addRows(i0, st.Entropy[r0:r0+heads*seqQ], st.Attended[r0:r0+heads*seqQ], seqQ, rows)
+		if rows == seqQ {
+			p.norm.addScaled(i0, st.OutNorm[b*heads:b*heads+heads], math.Sqrt(float64(rows)))
+		}
 	}
 	if locked {
 		p.mu.Unlock()
@@ -161,18 +170,6 @@ func (p *HeadProbe) countNonFinite(layer int, st *attention.Stats, batch int) {
 			}
 			p.bad[b].Count += nan + inf
 		}
-	}
-}
-
-// observeSequence records the entropy of each real, attending query row of
-// sequence b (rows of them, > 0) and, when every row is real, each head's
-// output norm per query (OutNorm spans all SeqQ rows, padding included).
-// The lock is held and the slices' lengths checked.
-func (p *HeadProbe) observeSequence(layer int, st *attention.Stats, b, rows int) {
-	heads, seqQ := st.Heads, st.SeqQ
-	p.entropy.addRows(layer*heads, st.Entropy[b*heads*seqQ:(b+1)*heads*seqQ], st.Attended[b*heads*seqQ:(b+1)*heads*seqQ], seqQ, rows)
-	if rows == seqQ {
-		p.norm.addScaled(layer*heads, st.OutNorm[b*heads:(b+1)*heads], math.Sqrt(float64(rows)))
 	}
 }
 

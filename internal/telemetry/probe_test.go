@@ -2,11 +2,15 @@ package telemetry
 
 import (
 	"math"
+	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/headlight/headlight/internal/attention"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 )
 
 // stats is a Stats of batch × heads × seq rows, every row attending to 2
@@ -95,4 +99,105 @@ func TestTee(t *testing.T) {
 	if a.n != 1 || b.n != 1 {
 		t.Errorf("tee reached %d and %d probes", a.n, b.n)
 	}
+}
+
+// TestHeadProbeMatchesPrometheus: over calls of varied shapes, lengths and
+// values (bucket edges, zero, tiny and huge values, NaN and Inf, rows that
+// attend to nothing, padding), the probe's entropy and norm histograms
+// expose exactly what HistogramVecs fed by the probe's documented rules
+// expose: entropy of every real, attending row of a sampled sequence,
+// OutNorm/√rows of a sampled sequence without padding, non-finite values
+// dropped.
+func TestHeadProbeMatchesPrometheus(t *testing.T) {
+	const layers, heads = 3, 4
+	m := New(prometheus.NewRegistry(), "test")
+	p := m.NewHeadProbe("m", "v1", layers, heads)
+	labels := []string{"model", "version", "layer", "head"}
+	ent := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "headlight_attention_entropy_nats", Help: "x", Buckets: entropyBuckets}, labels)
+	norm := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "headlight_attention_output_norm", Help: "x", Buckets: normBuckets}, labels)
+	for l := range layers {
+		for h := range heads {
+			ent.WithLabelValues("m", "v1", itoa(l), itoa(h))
+			norm.WithLabelValues("m", "v1", itoa(l), itoa(h))
+		}
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	value := func(buckets []float64) float32 {
+		switch rng.IntN(10) {
+		case 0:
+			return float32(buckets[rng.IntN(len(buckets))]) // an edge (as float32, as the kernel gives)
+		case 1:
+			return []float32{0, 1e-30, 1e-9, 3e38, float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), -1}[rng.IntN(8)]
+		default:
+			return float32(math.Exp2(rng.Float64()*20 - 10))
+		}
+	}
+	for range 300 {
+		batch, seqQ := 1+rng.IntN(3), rng.IntN(2)*(1+rng.IntN(5))+1 // decode (1) or prefill (1..6)
+		st := stats(batch, heads, seqQ, 0, 0)
+		lens, sampled := make([]int, batch), make([]bool, batch)
+		for b := range batch {
+			lens[b], sampled[b] = rng.IntN(seqQ+1), rng.IntN(4) != 0
+			if rng.IntN(2) == 0 {
+				lens[b] = seqQ
+			}
+		}
+		for i := range st.Entropy {
+			st.Entropy[i], st.Attended[i] = value(entropyBuckets), int32(rng.IntN(5))-1
+		}
+		for i := range st.OutNorm {
+			st.OutNorm[i] = value(normBuckets)
+		}
+		layer := rng.IntN(layers)
+		p.Begin(batch, lens, sampled)
+		p.ObserveAttention(layer, st)
+		for b := range batch {
+			if !sampled[b] || lens[b] == 0 {
+				continue
+			}
+			for h := range heads {
+				obs := func(vec *prometheus.HistogramVec, v float64) {
+					if !math.IsNaN(v) && !math.IsInf(v, 0) {
+						vec.WithLabelValues("m", "v1", itoa(layer), itoa(h)).Observe(v)
+					}
+				}
+				for i := range lens[b] {
+					if r := (b*heads+h)*seqQ + i; st.Attended[r] > 0 {
+						obs(ent, float64(st.Entropy[r]))
+					}
+				}
+				if lens[b] == seqQ {
+					obs(norm, float64(st.OutNorm[b*heads+h])/math.Sqrt(float64(seqQ)))
+				}
+			}
+		}
+	}
+	for _, c := range []struct {
+		name string
+		ours prometheus.Collector
+		ref  *prometheus.HistogramVec
+	}{{"headlight_attention_entropy_nats", m.headEntropy, ent}, {"headlight_attention_output_norm", m.headOutNorm, norm}} {
+		want, err := testutil.CollectAndFormat(c.ref, expfmt.TypeTextPlain, c.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := testutil.CollectAndFormat(c.ours, expfmt.TypeTextPlain, c.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := dropHelp(got), dropHelp(want); got != want {
+			t.Errorf("%s differs\n--- ours\n%s\n--- prometheus\n%s", c.name, got, want)
+		}
+	}
+}
+
+// dropHelp is an exposition without its # HELP lines.
+func dropHelp(b []byte) string {
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(l, "# HELP ") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
