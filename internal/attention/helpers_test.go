@@ -10,7 +10,7 @@ import (
 )
 
 func newTestEngine(threads int) *Engine {
-	return NewEngine(kernels.NewPool(threads))
+	return NewEngine(kernels.NewPool(threads).WithSerialWork(0))
 }
 
 func randn(rng *rand.Rand, n int, scale float32) []float32 {

@@ -95,7 +95,7 @@ func halfWeights(r *rand.Rand, h Half, n int, special bool) ([]uint16, []float32
 // NaN payloads included), on odd sizes, unaligned slices,
 // with a guarded c, with and without bias, on one thread and on a pool.
 func TestMatMulTransBHalf(t *testing.T) {
-	pool := NewPool(3)
+	pool := NewPool(3).WithSerialWork(0)
 	defer pool.Close()
 	forEachImpl(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(5, 16))

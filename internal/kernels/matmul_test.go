@@ -79,7 +79,7 @@ func sameBits(x, y []float32) int {
 func TestMatMulTransB(t *testing.T) { forEachImpl(t, testMatMulTransB) }
 
 func testMatMulTransB(t *testing.T) {
-	pools := []*Pool{nil, NewPool(1), NewPool(2), NewPool(3)}
+	pools := []*Pool{nil, NewPool(1), NewPool(2).WithSerialWork(0), NewPool(3).WithSerialWork(0)}
 	for _, p := range pools[1:] {
 		defer p.Close()
 	}
@@ -225,7 +225,7 @@ func FuzzMatMul(f *testing.F) {
 	f.Add(uint8(3), uint8(5), uint8(7), uint8(2), uint64(2), false)
 	f.Add(uint8(33), uint8(97), uint8(255), uint8(3), uint64(3), true)
 	f.Add(uint8(2), uint8(0), uint8(9), uint8(1), uint64(4), true)
-	pools := []*Pool{nil, NewPool(1), NewPool(2), NewPool(3)}
+	pools := []*Pool{nil, NewPool(1), NewPool(2).WithSerialWork(0), NewPool(3).WithSerialWork(0)}
 	f.Fuzz(func(t *testing.T, m8, n8, k8, poolIdx uint8, seed uint64, withBias bool) {
 		m, n, k := int(m8%70), int(n8%140), int(k8)+int(k8)/2
 		r := rand.New(rand.NewPCG(seed, 7))

@@ -15,24 +15,35 @@ import (
 // per-worker scratch in a slice indexed by worker.
 type Pool struct {
 	threads int
+	serial  int64 // work below which For says run serially (SerialWork)
 	jobs    chan *job
 	once    sync.Once
 }
 
 // SerialWork is the multiply-adds below which a product or an attention
-// call runs on its caller alone: waking a parked helper costs some
-// microseconds (a futex round trip) and a helper that wakes late and claims
-// the last index makes the caller wait for it, which for small work (a
-// decoding step of a tiny model) costs more than the split saves. At a few
-// GFLOP/s per core this much work is ~10–30 µs.
-const SerialWork = 1 << 17
+// call runs on its caller alone: waking a parked helper costs tens of
+// microseconds on a VM (a futex wake of an idle vCPU), and a helper that
+// wakes late and claims the last index makes the caller wait for it, which
+// for small work costs more than the split saves. At 1 << 17 a 12-token
+// prefill of stories260K split 15 products and took 0.42–0.50 ms; at
+// 1 << 20 (≈ 50–100 µs of work) it takes 0.32–0.45 ms, with no loss on the
+// 768-wide model's decoding or prefill (2 threads; see docs/performance.md).
+const SerialWork = 1 << 20
 
 // For is p when work (multiply-adds) is worth splitting, else nil (run on
 // the caller).
 func (p *Pool) For(work int64) *Pool {
-	if work < SerialWork {
+	if p == nil || work < p.serial {
 		return nil
 	}
+	return p
+}
+
+// WithSerialWork sets the work below which For runs on the caller (default
+// SerialWork) and returns p: tests set 0 so that small shapes take the
+// parallel path too. Call it before the pool is shared.
+func (p *Pool) WithSerialWork(work int64) *Pool {
+	p.serial = work
 	return p
 }
 
@@ -49,7 +60,7 @@ func NewPool(threads int) *Pool {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	p := &Pool{threads: threads, jobs: make(chan *job, threads)}
+	p := &Pool{threads: threads, serial: SerialWork, jobs: make(chan *job, threads)}
 	for w := 1; w < threads; w++ {
 		go p.worker(w)
 	}

@@ -236,6 +236,9 @@ func TestPoolForSmallWorkRunsOnCaller(t *testing.T) {
 	if p.For(SerialWork) != p {
 		t.Fatal("work of SerialWork or more must use the pool")
 	}
+	if p.WithSerialWork(0).For(1) != p || p.WithSerialWork(1<<30).For(1<<29) != nil {
+		t.Fatal("WithSerialWork does not move the threshold")
+	}
 	var nilPool *Pool
 	if nilPool.For(1<<40) != nil {
 		t.Fatal("a nil pool stays nil")

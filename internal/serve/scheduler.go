@@ -151,8 +151,10 @@ func (w *worker) runInline(j *job) {
 			w.step(&w.r)
 		}
 	}
+	w.reshape(&w.r) // drop j's slot (all memory when it ran alone)
 	w.mu.Lock()
-	left := w.r.live() > 0 || len(w.queue) > 0 || w.closed
+	w.active = w.r.live() > 0 // else the next request would think the model busy and wait for company
+	left := w.active || len(w.queue) > 0 || w.closed
 	w.mu.Unlock()
 	w.drive.Unlock()
 	if left {
