@@ -19,8 +19,8 @@ import (
 	"github.com/headlight/headlight/internal/engine"
 	"github.com/headlight/headlight/internal/kernels"
 	"github.com/headlight/headlight/internal/serve"
-	"github.com/headlight/headlight/internal/tensor"
 	"github.com/headlight/headlight/internal/telemetry"
+	"github.com/headlight/headlight/internal/tensor"
 	"github.com/headlight/headlight/internal/weights"
 	"github.com/prometheus/client_golang/prometheus"
 )
