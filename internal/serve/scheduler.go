@@ -110,9 +110,9 @@ type worker struct {
 // the worker is closing. A quiet generation job that finds the model idle
 // and nobody queued runs inline: submit itself drives the model until the
 // job has its last event (runInline), which spares the two goroutine
-// hand-offs (handler → worker → handler) that cost a lone request more
-// than its HTTP round trip on a small model. Everything else is left to
-// the worker's loop.
+// hand-offs handler → worker → handler (each a possible wake-up of another
+// thread; measured alone the gain is within this VM's noise, see
+// docs/performance.md). Everything else is left to the worker's loop.
 func (w *worker) submit(j *job) error {
 	w.mu.Lock()
 	if w.closed {
