@@ -251,11 +251,7 @@ func addBias(c, bias []float32, n, i0, i1, j0, j1 int) {
 	}
 	bj := bias[j0:j1]
 	for i := i0; i < i1; i++ {
-		ci := c[i*n+j0 : i*n+j1]
-		ci = ci[:len(bj)]
-		for j, v := range bj {
-			ci[j] += v
-		}
+		Axpy(1, bj, c[i*n+j0:i*n+j1]) // 1·b + c rounds once to b + c, fused or not
 	}
 }
 
