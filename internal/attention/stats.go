@@ -39,9 +39,11 @@ type Probe interface {
 
 // NonFinite is the total count of NaN and Inf logits and outputs.
 func (s *Stats) NonFinite() int64 {
+	sn := s.ScoreNaN // the four have one length: no bounds checks in the loop
+	si, on, oi := s.ScoreInf[:len(sn)], s.OutNaN[:len(sn)], s.OutInf[:len(sn)]
 	var n int64
-	for i := range s.ScoreNaN {
-		n += s.ScoreNaN[i] + s.ScoreInf[i] + s.OutNaN[i] + s.OutInf[i]
+	for i := range sn {
+		n += sn[i] + si[i] + on[i] + oi[i]
 	}
 	return n
 }
@@ -53,11 +55,6 @@ func (s *Stats) reset(sh Shape) {
 	s.Batch, s.Heads, s.SeqQ = sh.Batch, sh.Heads, sh.SeqQ
 	rows := sh.Batch * sh.Heads * sh.SeqQ
 	heads := sh.Batch * sh.Heads
-	if len(s.Entropy) == rows && len(s.MaxWeight) == rows && len(s.Attended) == rows &&
-		len(s.OutNorm) == heads && len(s.ScoreNaN) == heads && len(s.ScoreInf) == heads &&
-		len(s.OutNaN) == heads && len(s.OutInf) == heads {
-		return // the same shape as the last call (a decoding step)
-	}
 	s.Entropy = resize(s.Entropy, rows)
 	s.MaxWeight = resize(s.MaxWeight, rows)
 	s.Attended = resize(s.Attended, rows)

@@ -108,11 +108,9 @@ func (b *headBlock) observe(layer, head int, v float64) { b.add(layer*b.heads+he
 // add records v for series i = layer·heads + head; the lock must be held.
 // Values that are not finite are dropped.
 func (b *headBlock) add(i int, v float64) {
-	if k := b.index.lookup(v); k >= 0 {
+	if k := b.index.bucket(v); k >= 0 {
 		b.counts[i*b.nb+k]++
 		b.sums[i] += v
-	} else {
-		b.addSearched(i, v)
 	}
 }
 
@@ -122,7 +120,7 @@ func (b *headBlock) add(i int, v float64) {
 //
 // Like addScaled, its inner loop looks buckets up in the table and makes
 // no call, so that its values stay in registers; it stops at a value
-// outside the table, which the outer loop records by search.
+// outside the table, which the outer loop records by add (a search).
 func (b *headBlock) addRows(i0 int, values []float32, attended []int32, seqQ, rows int) {
 	attended = attended[:len(values)]
 	x, counts, sums, nb := b.index, b.counts, b.sums, b.nb
@@ -144,7 +142,7 @@ func (b *headBlock) addRows(i0 int, values []float32, attended []int32, seqQ, ro
 			if r >= len(values) {
 				break
 			}
-			b.addSearched(i, float64(values[r]))
+			b.add(i, float64(values[r]))
 			i, r = i+1, r+seqQ
 		}
 	}
@@ -168,27 +166,16 @@ func (b *headBlock) addScaled(i0 int, values []float32, scale float64) {
 		if h >= len(values) {
 			return
 		}
-		b.addSearched(i0+h, float64(values[h])/scale)
+		b.add(i0+h, float64(values[h])/scale)
 	}
-}
-
-// addSearched is add by binary search, for values outside the table.
-func (b *headBlock) addSearched(i int, v float64) {
-	k := b.index.search(v)
-	if k < 0 {
-		return
-	}
-	b.counts[i*b.nb+k]++
-	b.sums[i] += v
 }
 
 // snapshot is (layer, head)'s observation count and sum.
 func (b *headBlock) snapshot(layer, head int) (count uint64, sum float64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	nb := len(b.upper) + 1
 	i := layer*b.heads + head
-	for _, c := range b.counts[i*nb : (i+1)*nb] {
+	for _, c := range b.counts[i*b.nb : (i+1)*b.nb] {
 		count += c
 	}
 	return count, b.sums[i]

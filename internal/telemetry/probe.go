@@ -79,7 +79,7 @@ func (p *HeadProbe) NonFinite(b int) Bad {
 // ObserveAttention implements attention.Probe.
 //
 // It runs once per layer of every forward pass, so its common case is kept
-// short: one scan for non-finite counts (almost always none), and the
+// short: one scan for non-finite counts (Stats.NonFinite, almost always none), and the
 // histogram lock taken only when a sequence is sampled, without defer: the
 // slice lengths are checked before locking, so nothing in between can panic.
 func (p *HeadProbe) ObserveAttention(layer int, st *attention.Stats) {
@@ -95,15 +95,7 @@ func (p *HeadProbe) ObserveAttention(layer int, st *attention.Stats) {
 	if len(st.ScoreNaN) < nbh || len(st.ScoreInf) < nbh || len(st.OutNaN) < nbh || len(st.OutInf) < nbh {
 		return
 	}
-	// The counts are never negative: their OR is zero iff there is no NaN
-	// or Inf anywhere. (Equal lengths: no bounds checks in the loop.)
-	sn := st.ScoreNaN[:nbh]
-	si, on, oi := st.ScoreInf[:len(sn)], st.OutNaN[:len(sn)], st.OutInf[:len(sn)]
-	var any int64
-	for bh := range sn {
-		any |= sn[bh] | si[bh] | on[bh] | oi[bh]
-	}
-	if any != 0 {
+	if st.NonFinite() != 0 {
 		p.countNonFinite(layer, st, batch)
 	}
 
