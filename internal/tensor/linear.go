@@ -14,15 +14,6 @@ func (d DType) half() kernels.Half {
 	return kernels.F16
 }
 
-// U16 returns the half-precision backing slice, or nil when the Store is
-// float32.
-func (s Store) U16() []uint16 {
-	if s.dtype == F32 {
-		return nil
-	}
-	return s.u16
-}
-
 // GetRows widens rows of width elements, stride apart from off, into dst:
 // dst[r*width:(r+1)*width] = elements [off+r*stride, off+r*stride+width)
 // for r < rows. Contiguous rows (stride == width) widen in one kernel call.

@@ -12,9 +12,9 @@ import (
 func widenRef(s Store, i int) float32 {
 	switch s.DType() {
 	case F16:
-		return kernels.F16ToF32(s.U16()[i])
+		return kernels.F16ToF32(s.u16[i])
 	case BF16:
-		return kernels.BF16ToF32(s.U16()[i])
+		return kernels.BF16ToF32(s.u16[i])
 	}
 	return s.F32()[i]
 }
