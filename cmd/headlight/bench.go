@@ -43,6 +43,7 @@ func benchGenerate(args []string, stdout, stderr io.Writer) int {
 	reps := fs.Int("reps", 5, "timed repetitions (the median is reported)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	weightType := fs.String("weights", "f32", weightsHelp)
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the timed runs to `file`")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return 0
@@ -67,7 +68,14 @@ func benchGenerate(args []string, stdout, stderr io.Writer) int {
 		name += " (" + wt.String() + " weights)"
 	}
 	fmt.Fprintf(stderr, "measuring %s: decode %d positions, prefill %d tokens, %d threads, %d reps …\n", name, *positions, *prefill, pool.Threads(), *reps)
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return fail(err)
+	}
 	r, err := bench.RunGenerate(ld.Model, name, pool.Threads(), *positions, *prefill, *reps)
+	if perr := stopProfile(); err == nil && perr != nil {
+		err = perr
+	}
 	if err != nil {
 		return fail(err)
 	}

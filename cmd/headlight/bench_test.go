@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -35,12 +37,19 @@ func TestBenchJSON(t *testing.T) {
 		t.Errorf("%d result lines, want 16", n)
 	}
 	out.Reset()
-	if code := run([]string{"bench", "generate", "--json", "--positions", "20", "--prefill", "8", "--reps", "1"}, &out, &errb); code != 0 {
+	prof := filepath.Join(t.TempDir(), "gen.prof")
+	if code := run([]string{"bench", "generate", "--json", "--positions", "20", "--prefill", "8", "--reps", "1", "--cpuprofile", prof}, &out, &errb); code != 0 {
 		t.Fatalf("bench generate exit %d: %s", code, errb.String())
 	}
 	var g map[string]any
 	if err := json.Unmarshal(out.Bytes(), &g); err != nil || !(g["decode_tok_s"].(float64) > 0) {
 		t.Fatalf("bench generate printed %q (%v)", out.String(), err)
+	}
+	if b, err := os.ReadFile(prof); err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b { // pprof: gzipped protobuf
+		t.Errorf("--cpuprofile wrote no pprof file: %v, %d bytes", err, len(b))
+	}
+	if run([]string{"bench", "generate", "--reps", "1", "--cpuprofile", filepath.Join(t.TempDir(), "no", "such", "dir", "p")}, &out, &errb) == 0 {
+		t.Error("bench generate with an unwritable --cpuprofile succeeded")
 	}
 	for _, bad := range [][]string{{"bench"}, {"bench", "attention", "--shapes", "1y3"}, {"bench", "attention", "--heads", "5"}, {"bench", "attention", "--causal", "maybe"}} {
 		if run(bad, &out, &errb) == 0 {
