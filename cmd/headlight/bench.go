@@ -143,7 +143,7 @@ func benchAttention(args []string, stdout, stderr io.Writer) int {
 	causal := fs.String("causal", "both", "causal mask: on, off or both")
 	stats := fs.String("stats", "both", "head statistics: on, off or both")
 	threads := fs.Int("threads", 0, "worker threads (0 = GOMAXPROCS)")
-	minTime := fs.Duration("min-time", time.Second, "measure each case at least this long")
+	minTime := fs.Duration("min-time", time.Second, "measure each case at least this long (or 10,000 runs)")
 	minReps := fs.Int("reps", 3, "at least this many timed runs per case (the median is reported)")
 	asJSON := fs.Bool("json", false, "print one JSON object per line instead of a table")
 	fs.Usage = func() {

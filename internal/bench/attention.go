@@ -53,7 +53,7 @@ func (c Case) Flops() float64 {
 // Options bound how long one case is measured.
 type Options struct {
 	MinReps int           // at least this many timed runs (default 3)
-	MaxReps int           // at most this many (default 20)
+	MaxReps int           // at most this many (default 10,000)
 	MinTime time.Duration // keep running until this much time has passed (default 1s)
 }
 
@@ -62,7 +62,7 @@ func (o Options) withDefaults() Options {
 		o.MinReps = 3
 	}
 	if o.MaxReps < o.MinReps {
-		o.MaxReps = max(20, o.MinReps)
+		o.MaxReps = max(10000, o.MinReps)
 	}
 	if o.MinTime <= 0 {
 		o.MinTime = time.Second
