@@ -94,7 +94,7 @@ def median_time(fn, min_time, min_calls):
     fn()  # warm-up
     times = []
     t_start = time.perf_counter()
-    while len(times) < min_calls or (time.perf_counter() - t_start < min_time and len(times) < 50):
+    while len(times) < min_calls or (time.perf_counter() - t_start < min_time and len(times) < 10000):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
