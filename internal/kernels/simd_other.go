@@ -40,3 +40,8 @@ func transposeAVX2(dst []float32, ldd int, src []float32, lds int, rows, cols in
 }
 func maxCountAVX2(x []float32, negInf float32) (mx float32, ninf int) { panic("kernels: no AVX2") }
 func prefetchRowsAVX2(x []float32, stride, rows, width int)           { panic("kernels: no AVX2") }
+
+func gemvPanels1AVX2(c, a, w []float32, k, stride int) { panic("kernels: no AVX2") }
+func gemvPanels2AVX2(c, a, w []float32, k, stride int) { panic("kernels: no AVX2") }
+func gemvPanels3AVX2(c, a, w []float32, k, stride int) { panic("kernels: no AVX2") }
+func gemvPanels4AVX2(c, a, w []float32, k, stride int) { panic("kernels: no AVX2") }

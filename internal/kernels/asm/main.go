@@ -18,7 +18,7 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-var set = flag.String("set", "vec", "kernels to generate: vec, exp, gemm1…gemm4 (tiles with that many rows of a), gemm43, mm, mmr, rows or half")
+var set = flag.String("set", "vec", "kernels to generate: vec, exp, gemm1…gemm4 (tiles with that many rows of a), gemm43, mm, mmr, panels, rows or half")
 
 func main() {
 	flag.Parse()
@@ -57,6 +57,10 @@ func main() {
 		for _, kind := range halfKinds {
 			genWidenSlice(kind)
 			genGemvHalf(kind)
+		}
+	case "panels":
+		for p := 1; p <= 4; p++ {
+			genGemvPanels(p)
 		}
 	case "mm":
 		genMMTile(mmScale, mmRows)

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// genGemvPanels writes gemvPanels<P>AVX2(c, a, w, k, stride): one row of a
+// times P panels of packed weights (see PackPanels): panel t starts at
+// w[t*stride] and holds element (j, p) at [p*16+j]. Each of the P·16
+// columns has one accumulator lane that takes a[p]·w[p*16+j] with one FMA
+// for p increasing from 0, the order of the 6×16 tiles (mmScaleAVX2 with
+// alpha 1), so a row's bits do not depend on how many rows are multiplied.
+// Two ymm accumulators per panel: P = 4 keeps 8 FMA chains in flight.
+func genGemvPanels(panels int) {
+	name := fmt.Sprintf("gemvPanels%dAVX2", panels)
+	TEXT(name, NOSPLIT, "func(c, a, w []float32, k, stride int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s sets c[t*16+j] = Σ_p a[p]·w[t*stride+p*16+j] for t < %d, j < 16 (see MatMulPanels).", name, panels))
+	r0 := Load(Param("w").Base(), GP64())
+	s := Load(Param("stride"), GP64())
+	SHLQ(U8(2), s)
+	r1 := GP64()
+	LEAQ(Mem{Base: r0, Index: s, Scale: 1}, r1)
+	ap := Load(Param("a").Base(), GP64())
+	k := Load(Param("k"), GP64())
+	acc := make([][2]reg.VecVirtual, panels)
+	for t := range acc {
+		for h := range acc[t] {
+			acc[t][h] = YMM()
+			VXORPS(acc[t][h], acc[t][h], acc[t][h])
+		}
+	}
+	mem := func(t, disp int) Mem {
+		switch t {
+		case 0:
+			return Mem{Base: r0, Disp: disp}
+		case 1:
+			return Mem{Base: r1, Disp: disp}
+		case 2:
+			return Mem{Base: r0, Index: s, Scale: 2, Disp: disp}
+		}
+		return Mem{Base: r1, Index: s, Scale: 2, Disp: disp}
+	}
+	TESTQ(k, k)
+	JZ(LabelRef(name + "_store"))
+	Label(name + "_loop")
+	x := YMM()
+	VBROADCASTSS(Mem{Base: ap}, x)
+	for t := range acc {
+		for h := range acc[t] {
+			VFMADD231PS(mem(t, 32*h), x, acc[t][h])
+		}
+	}
+	ADDQ(U8(4), ap)
+	ADDQ(U8(64), r0)
+	ADDQ(U8(64), r1)
+	DECQ(k)
+	JNZ(LabelRef(name + "_loop"))
+	Label(name + "_store")
+	cp := Load(Param("c").Base(), GP64())
+	for t := range acc {
+		for h := range acc[t] {
+			VMOVUPS(acc[t][h], Mem{Base: cp, Disp: 64*t + 32*h})
+		}
+	}
+	VZEROUPPER()
+	RET()
+}

@@ -1,0 +1,148 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// panelsFMA is the documented order of MatMulPanels' AVX2 path: one
+// accumulator per element, one FMA per product for p increasing, the bias
+// added last.
+func panelsFMA(a, b, bias []float32, m, n, k int) []float32 {
+	c := make([]float32, m*n)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float32
+			for p := 0; p < k; p++ {
+				s = fma32(a[i*k+p], b[j*k+p], s)
+			}
+			if bias != nil {
+				s += bias[j]
+			}
+			c[i*n+j] = s
+		}
+	}
+	return c
+}
+
+// TestMatMulPanels: every shape edge (m around the 6/4/2/1 tile heights and
+// the row-by-row limit, n around the panel width, k odd), with and without
+// bias, on every path: the bits of the documented order (FMA on AVX2, the
+// reference loop on the twin), within the float32 error bound of a float64
+// product, and no element left unwritten.
+func TestMatMulPanels(t *testing.T) { forEachImpl(t, testMatMulPanels) }
+
+func testMatMulPanels(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, m := range []int{1, 2, 3, 4, 5, 6, 7, 13, 75} {
+		for _, n := range []int{1, 15, 16, 17, 33, 130} {
+			for _, k := range []int{1, 7, 64, 65} {
+				a := randSlice(r, m*k+1)[1:] // 4 bytes past the start of an allocation
+				b := randSlice(r, n*k)
+				var bias []float32
+				if (m+n+k)%2 == 0 {
+					bias = randSlice(r, n)
+				}
+				w := PackPanels(b, n, k)
+				c := make([]float32, m*n)
+				for i := range c {
+					c[i] = 1e30
+				}
+				MatMulPanels(nil, c, a, w, bias, m)
+				tag := fmt.Sprintf("m=%d n=%d k=%d bias=%v", m, n, k, bias != nil)
+				want := mmSeq32(a, b, bias, m, n, k)
+				if impl == implAVX2 {
+					want = panelsFMA(a, b, bias, m, n, k)
+				}
+				if i := sameBits(c, want); i >= 0 {
+					t.Fatalf("%s: c[%d] = %v, the documented order gives %v", tag, i, c[i], want[i])
+				}
+				mmCheck(t, tag, c, a, b, bias, m, n, k)
+			}
+		}
+	}
+}
+
+// TestMatMulPanelsInvariance: a row's bits do not depend on the other rows
+// (alone, m = 1, through the matrix–vector kernels; in a batch of 41,
+// through the tiles), nor on the pool, nor on the thread count.
+func TestMatMulPanelsInvariance(t *testing.T) { forEachImpl(t, testMatMulPanelsInvariance) }
+
+func testMatMulPanelsInvariance(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	pool := NewPool(3).WithSerialWork(0)
+	defer pool.Close()
+	for _, s := range []struct{ m, n, k int }{{41, 150, 96}, {200, 1000, 33}, {4, 40, 300}} {
+		a, b, bias := randSlice(r, s.m*s.k), randSlice(r, s.n*s.k), randSlice(r, s.n)
+		w := PackPanels(b, s.n, s.k)
+		full := make([]float32, s.m*s.n)
+		MatMulPanels(nil, full, a, w, bias, s.m)
+		pooled := make([]float32, s.m*s.n)
+		MatMulPanels(pool, pooled, a, w, bias, s.m)
+		if i := sameBits(pooled, full); i >= 0 {
+			t.Fatalf("%v: c[%d] %v on the pool, %v without", s, i, pooled[i], full[i])
+		}
+		row := make([]float32, s.n)
+		for i := 0; i < s.m; i++ {
+			MatMulPanels(pool, row, a[i*s.k:(i+1)*s.k], w, bias, 1)
+			if j := sameBits(row, full[i*s.n:(i+1)*s.n]); j >= 0 {
+				t.Fatalf("%v: row %d alone gives c[%d] = %v, in the batch %v", s, i, j, row[j], full[i*s.n+j])
+			}
+		}
+	}
+}
+
+// TestMatMulPanelsBadSizes: programmer errors panic with the kernel's name.
+func TestMatMulPanelsBadSizes(t *testing.T) {
+	mustPanic := func(name string, f func()) {
+		t.Helper()
+		defer func() {
+			if p := recover(); p == nil || !strings.Contains(fmt.Sprint(p), name) {
+				t.Errorf("%s: panic %v", name, p)
+			}
+		}()
+		f()
+	}
+	mustPanic("PackPanels", func() { PackPanels(make([]float32, 5), 2, 3) })
+	mustPanic("PackPanels", func() { PackPanels(nil, -1, 3) })
+	w := PackPanels(make([]float32, 6), 2, 3)
+	mustPanic("MatMulPanels", func() { MatMulPanels(nil, make([]float32, 3), make([]float32, 6), w, nil, 2) })
+	mustPanic("MatMulPanels", func() { MatMulPanels(nil, make([]float32, 4), make([]float32, 5), w, nil, 2) })
+	mustPanic("MatMulPanels", func() { MatMulPanels(nil, make([]float32, 4), make([]float32, 6), w, make([]float32, 1), 2) })
+}
+
+// BenchmarkMatMulPanels reports GFLOP/s of MatMulPanels beside MatMulTransB
+// on the same shapes (square, (m×768)·(768×768)ᵀ projections, one token) on
+// one thread and on a GOMAXPROCS pool (threads=0); the packing is done once,
+// outside the timing, as a model does at load.
+func BenchmarkMatMulPanels(b *testing.B) {
+	shapes := []struct{ m, n, k int }{
+		{512, 512, 512}, {1024, 1024, 1024}, {2048, 2048, 2048},
+		{128, 768, 768}, {512, 768, 768}, {1, 768, 768}, {4, 768, 768},
+	}
+	for _, s := range shapes {
+		r := rand.New(rand.NewPCG(1, 2))
+		a, wb, bias := randSlice(r, s.m*s.k), randSlice(r, s.n*s.k), randSlice(r, s.n)
+		w := PackPanels(wb, s.n, s.k)
+		c := make([]float32, s.m*s.n)
+		for _, threads := range []int{1, 0} {
+			for _, kind := range []string{"panels", "transb"} {
+				b.Run(fmt.Sprintf("%dx%dx%d/threads=%d/%s", s.m, s.n, s.k, threads, kind), func(b *testing.B) {
+					p := NewPool(threads)
+					defer p.Close()
+					for b.Loop() {
+						if kind == "panels" {
+							MatMulPanels(p, c, a, w, bias, s.m)
+						} else {
+							MatMulTransB(p, c, a, wb, bias, s.m, s.n, s.k)
+						}
+					}
+					flops := 2 * float64(s.m) * float64(s.n) * float64(s.k) * float64(b.N)
+					b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
+		}
+	}
+}
