@@ -67,6 +67,7 @@ func BenchmarkMHA(b *testing.B) {
 	w := func() []float32 { return randn(rng, dm*dm, 1/float32(dm)) }
 	m := &MHA{DModel: dm, Heads: benchHeads, Wq: w(), Wk: w(), Wv: w(), Wo: w(),
 		Bq: randn(rng, dm, 0.1), Bk: randn(rng, dm, 0.1), Bv: randn(rng, dm, 0.1), Bo: randn(rng, dm, 0.1)}
+	m.StoreWeights(tensor.F32) // packed, as every model load keeps its weights
 	for _, s := range benchShapes {
 		x := randn(rng, s.batch*s.seq*dm, 1)
 		for _, causal := range []bool{false, true} {

@@ -2,6 +2,7 @@ package attention
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -271,12 +272,28 @@ func TestMHAFixtures(t *testing.T) {
 			case "float":
 				in.Opts.Bias = &Bias{Batch: B, Heads: H, Data: f.f32(t, "attn_mask")}
 			}
-			out, err := m.Forward(e, in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkClose(t, "mha out", out, f.f32(t, "out"), fixtureTol)
+			checkPacked(t, e, m, in, "mha out", f.f32(t, "out"))
 		})
+	}
+}
+
+// checkPacked runs the block with its float32 weights as given and again
+// packed (StoreWeights(tensor.F32), as every model load does), both against
+// the PyTorch output want.
+func checkPacked(t *testing.T, e *Engine, m *MHA, in *Input, name string, want []float32) {
+	t.Helper()
+	for _, packed := range []bool{false, true} {
+		if packed {
+			m.StoreWeights(tensor.F32)
+			if m.Stored == nil || !m.Stored.Wq.Packed() || !m.Stored.Wo.Packed() || m.Wk != nil {
+				t.Fatal("StoreWeights(F32) did not pack the weights")
+			}
+		}
+		out, err := m.Forward(e, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkClose(t, fmt.Sprintf("%s (packed %v)", name, packed), out, want, fixtureTol)
 	}
 }
 
@@ -299,11 +316,7 @@ func TestBlockFixtures(t *testing.T) {
 				Wq: f.f32(t, "wq"), Wk: f.f32(t, "wk"), Wv: f.f32(t, "wv"), Wo: f.f32(t, "wo")}
 			in := &Input{X: f.f32(t, "x"), Batch: B, SeqQ: S, Pos0: f.int(t, "pos_offset")}
 			in.Opts.Causal = true
-			out, err := m.Forward(e, in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkClose(t, "block out", out, f.f32(t, "out"), fixtureTol)
+			checkPacked(t, e, m, in, "block out", f.f32(t, "out"))
 		})
 	}
 }

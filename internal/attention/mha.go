@@ -44,15 +44,21 @@ type MHAWeights struct {
 	Wq, Wk, Wv, Wo tensor.Store
 }
 
-// StoreWeights rounds the float32 projection weights to d (round to nearest
-// even) into Stored and drops the float32 fields. The biases stay float32.
-// It does nothing when Stored is already set.
+// StoreWeights keeps the projection weights in d (tensor.StoreWeight):
+// float32 packed for kernels.MatMulPanels, half precision rounded once (to
+// nearest even); weights already stored are converted. The float32 fields
+// are dropped; the biases stay float32. A block whose weights do not have
+// the shapes of its configuration is left as it is (Forward reports it).
 func (m *MHA) StoreWeights(d tensor.DType) {
-	if m.Stored != nil {
+	if m.Check() != nil {
 		return
 	}
-	m.Stored = &MHAWeights{Wq: tensor.Convert(d, m.Wq), Wk: tensor.Convert(d, m.Wk),
-		Wv: tensor.Convert(d, m.Wv), Wo: tensor.Convert(d, m.Wo)}
+	qd, kvd := m.Heads*m.HeadDim, m.KVHeads*m.HeadDim
+	ws := m.weights()
+	m.Stored = &MHAWeights{
+		Wq: tensor.StoreWeight(d, ws.Wq, qd, m.DModel), Wk: tensor.StoreWeight(d, ws.Wk, kvd, m.KDim),
+		Wv: tensor.StoreWeight(d, ws.Wv, kvd, m.VDim), Wo: tensor.StoreWeight(d, ws.Wo, m.DModel, qd),
+	}
 	m.Wq, m.Wk, m.Wv, m.Wo = nil, nil, nil, nil
 }
 

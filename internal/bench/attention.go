@@ -107,6 +107,7 @@ func RunAttention(c Case, opt Options) (Result, error) {
 		m := &attention.MHA{DModel: d, Heads: c.Heads,
 			Wq: fill(d*d, w), Bq: fill(d, w), Wk: fill(d*d, w), Bk: fill(d, w),
 			Wv: fill(d*d, w), Bv: fill(d, w), Wo: fill(d*d, w), Bo: fill(d, w)}
+		m.StoreWeights(tensor.F32) // packed, as every model load keeps its weights
 		in := &attention.Input{X: fill(n, 1), Batch: c.Batch, SeqQ: c.Seq, Stats: st}
 		in.Opts.Causal = c.Causal
 		call = func() error { _, err := m.Forward(e, in); return err }

@@ -55,12 +55,17 @@ func (l *Loaded) Close() error {
 // checkpoint (.bin) takes its tokenizer from tokPath, or else from
 // tokenizer.bin beside it; a GGUF file carries its own.
 func Load(path, tokPath string, eng *attention.Engine) (*Loaded, error) {
-	return LoadWithProgress(path, tokPath, eng, nil)
+	return LoadWithOptions(path, tokPath, eng, LoadOptions{})
 }
 
 // LoadWithProgress is Load drawing a progress bar on w (e.g. stderr) when
 // reading the tensors takes over a second.
 func LoadWithProgress(path, tokPath string, eng *attention.Engine, bar io.Writer) (*Loaded, error) {
+	return LoadWithOptions(path, tokPath, eng, LoadOptions{Progress: bar})
+}
+
+// loadFile opens the model as the file holds it (see Load).
+func loadFile(path, tokPath string, eng *attention.Engine, bar io.Writer) (*Loaded, error) {
 	if path == "" || path == DefaultModel {
 		w, err := weights.ParseLlama2C(assets.Stories260K)
 		if err != nil {

@@ -16,21 +16,26 @@ type LoadOptions struct {
 	Progress io.Writer
 	// Weights is the precision the model keeps its attention projections
 	// and feed-forward weights in: tensor.F32 (the default: the file's
-	// values as they are), or tensor.BF16 / tensor.F16, rounded once at
-	// load (round to nearest even) to halve the bytes each decoding step
-	// streams, products still accumulating in float32. Families that cannot
-	// (not a model.WeightStorer) fail to load.
+	// values, packed once into the panels of kernels.MatMulPanels), or
+	// tensor.BF16 / tensor.F16, rounded once at load (round to nearest
+	// even) to halve the bytes each decoding step streams, products still
+	// accumulating in float32. Families that cannot (not a
+	// model.WeightStorer) keep float32 as the file has it, and fail to load
+	// in half precision.
 	Weights tensor.DType
 }
 
 // LoadWithOptions is Load with LoadOptions.
 func LoadWithOptions(path, tokPath string, eng *attention.Engine, o LoadOptions) (*Loaded, error) {
-	ld, err := LoadWithProgress(path, tokPath, eng, o.Progress)
-	if err != nil || o.Weights == tensor.F32 {
-		return ld, err
+	ld, err := loadFile(path, tokPath, eng, o.Progress)
+	if err != nil {
+		return nil, err
 	}
 	ws, ok := ld.Model.(model.WeightStorer)
 	if !ok {
+		if o.Weights == tensor.F32 {
+			return ld, nil
+		}
 		ld.Close()
 		return nil, fmt.Errorf("model %s: the %s family cannot keep its weights in %v", ld.Name, ld.Model.Config().Family, o.Weights)
 	}

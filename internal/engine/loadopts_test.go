@@ -9,8 +9,9 @@ import (
 	"github.com/headlight/headlight/internal/tensor"
 )
 
-// TestLoadWeights: the default keeps the float32 weights; Weights: BF16
-// rounds every layer's projections and feed-forward weights.
+// TestLoadWeights: every layer's projections and feed-forward weights are
+// stored: the default packs the float32 values (tensor.PackF32), Weights:
+// BF16 or F16 rounds them; the float32 slices are dropped either way.
 func TestLoadWeights(t *testing.T) {
 	eng := attention.NewEngine(kernels.NewPool(1))
 	for _, d := range []tensor.DType{tensor.F32, tensor.BF16, tensor.F16} {
@@ -20,9 +21,13 @@ func TestLoadWeights(t *testing.T) {
 		}
 		m := ld.Model.(*llama.Model)
 		for l, L := range m.Layers {
-			half := L.Stored != nil && L.Attn.Stored != nil
-			if half != (d != tensor.F32) || half && (L.Stored.W2.DType() != d || L.Attn.Stored.Wo.DType() != d || L.W1 != nil) {
-				t.Fatalf("%v: layer %d keeps the wrong weights", d, l)
+			if L.Stored == nil || L.Attn.Stored == nil || L.W1 != nil || L.Attn.Wq != nil {
+				t.Fatalf("%v: layer %d keeps float32 slices", d, l)
+			}
+			for _, s := range []tensor.Store{L.Stored.W1, L.Stored.W2, L.Stored.W3, L.Attn.Stored.Wq, L.Attn.Stored.Wk, L.Attn.Stored.Wv, L.Attn.Stored.Wo} {
+				if s.DType() != d || s.Packed() != (d == tensor.F32) {
+					t.Fatalf("%v: layer %d has a %v store, packed %v", d, l, s.DType(), s.Packed())
+				}
 			}
 		}
 		ld.Close()

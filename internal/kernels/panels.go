@@ -19,6 +19,21 @@ type Panels struct {
 	data []float32 // (⌈N/16⌉, K, 16)
 }
 
+// index is the position in data of element i of b in row-major order.
+func (w *Panels) index(i int) int {
+	if i < 0 || i >= w.N*w.K {
+		panic(fmt.Sprintf("kernels.Panels: element %d of a (%d, %d) matrix", i, w.N, w.K))
+	}
+	j, p := i/w.K, i%w.K
+	return (j/panelW)*panelW*w.K + p*panelW + j%panelW
+}
+
+// At returns element i of b in row-major order (b[i], i = j*k + p).
+func (w *Panels) At(i int) float32 { return w.data[w.index(i)] }
+
+// SetAt sets element i of b in row-major order.
+func (w *Panels) SetAt(i int, v float32) { w.data[w.index(i)] = v }
+
 // panelW is the width of a panel: the columns of one 6×16 register tile.
 const panelW = 16
 

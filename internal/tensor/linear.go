@@ -38,7 +38,17 @@ func (s Store) GetRows(off, stride, rows, width int, dst []float32) {
 // kernels.MatMulTransB, half precision through kernels.MatMulTransBHalf
 // (float32 accumulation, the bits of the float32 product on the widened
 // weights).
+//
+// Packed weights (PackF32) go through kernels.MatMulPanels; n and k must be
+// the shape they were packed with.
 func MatMulTransB(pool *kernels.Pool, c, a []float32, w Store, bias []float32, m, n, k int) {
+	if w.panels != nil {
+		if w.panels.N != n || w.panels.K != k {
+			panic(fmt.Sprintf("tensor.MatMulTransB: weights packed as (%d, %d), used as (%d, %d)", w.panels.N, w.panels.K, n, k))
+		}
+		kernels.MatMulPanels(pool, c, a, w.panels, bias, m)
+		return
+	}
 	if w.dtype == F32 {
 		kernels.MatMulTransB(pool, c, a, w.f32, bias, m, n, k)
 		return

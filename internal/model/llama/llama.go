@@ -43,22 +43,24 @@ func (L *Layer) ffn() FFNWeights {
 }
 
 // StoreWeights keeps every layer's attention projections and feed-forward
-// weights in d (model.WeightStorer): rounded once, to nearest even; the
-// float32 slices are dropped. Embeddings, norms and the classifier stay
-// float32. Decoding (one token per sequence) then multiplies with the
-// half-precision matrix–vector kernels, longer inputs widen tiles of the
-// weights (kernels.MatMulTransBHalf).
+// weights in d (model.WeightStorer, tensor.StoreWeight): float32 packed
+// once for kernels.MatMulPanels (every load does this), half precision
+// rounded once, to nearest even; the float32 slices are dropped.
+// Embeddings, norms and the classifier stay float32 as loaded. Decoding
+// (one token per sequence) then runs the packed or the half-precision
+// matrix–vector kernels, longer inputs their tiles.
 func (m *Model) StoreWeights(d tensor.DType) error {
-	if d == tensor.F32 {
-		return nil
-	}
+	c := m.cfg
 	for l := range m.Layers {
 		L := &m.Layers[l]
 		L.Attn.StoreWeights(d)
-		if L.Stored == nil {
-			L.Stored = &FFNWeights{W1: tensor.Convert(d, L.W1), W2: tensor.Convert(d, L.W2), W3: tensor.Convert(d, L.W3)}
-			L.W1, L.W2, L.W3 = nil, nil, nil
+		ffn := L.ffn()
+		L.Stored = &FFNWeights{
+			W1: tensor.StoreWeight(d, ffn.W1, c.HiddenDim, c.Dim),
+			W2: tensor.StoreWeight(d, ffn.W2, c.Dim, c.HiddenDim),
+			W3: tensor.StoreWeight(d, ffn.W3, c.HiddenDim, c.Dim),
 		}
+		L.W1, L.W2, L.W3 = nil, nil, nil
 	}
 	return nil
 }
