@@ -10,7 +10,10 @@ on both sides (FlashAttention's convention, as `headlight bench attention`):
 8·b·s·d_model² for the MHA block.
 
 Headlight's side is the `headlight bench attention` command (fused core and
-MHA block, head statistics ON) and bench/peers/sgemm (kernels.MatMulTransB),
+MHA block, head statistics ON, weights packed as a model load packs them) and
+bench/peers/sgemm (kernels.MatMulPanels: the square products pack b into
+panels inside every timed call, as torch.matmul packs internally; the
+projection shapes multiply weights packed once, as a loaded model's are),
 both built once with `go build`. The roofline is the float32 FMA peak that
 bench/peers/sgemm -fma-peak measures in this run (12 independent AVX2 FMA
 chains per thread, on the same number of threads).
@@ -136,9 +139,10 @@ def go_json(cmd):
     return [json.loads(l) for l in out.splitlines() if l.strip().startswith("{")]
 
 
-def hl_sgemm(bins, m, n, k, min_time):
+def hl_sgemm(bins, m, n, k, min_time, kernel):
     r = go_json([bins["sgemm"], "-shapes", "%dx%dx%d" % (m, n, k), "-threads", str(THREADS),
-                 "-min-time", "%dms" % (min_time * 1000), "-reps", "3"])[0]
+                 "-min-time", "%dms" % (min_time * 1000), "-reps", "3", "-kernel", kernel])[0]
+    assert r["kernel"] == kernel, r
     return r["ms"] / 1e3
 
 
@@ -158,13 +162,14 @@ def fma_peak(bins):
 def cases(with_causal):
     out = []
     for s in (512, 1024, 2048):
-        out.append(dict(kind="SGEMM", label="%d³ square" % s, flops=2.0 * s ** 3, goal=0.95,
+        out.append(dict(kind="SGEMM", label="%d³ square, packing included" % s, flops=2.0 * s ** 3, goal=0.95,
                         torch=lambda s=s: torch_sgemm(s, s, s),
-                        go=lambda b, t, s=s: hl_sgemm(b, s, s, s, t)))
+                        go=lambda b, t, s=s: hl_sgemm(b, s, s, s, t, "panels+pack")))
     for seq in (128, 512, 2048):
-        out.append(dict(kind="SGEMM", label="(%d×768)·(768×768)" % seq, flops=2.0 * seq * 768 * 768, goal=0.95,
+        out.append(dict(kind="SGEMM", label="(%d×768)·(768×768), weights packed at load" % seq,
+                        flops=2.0 * seq * 768 * 768, goal=0.95,
                         torch=lambda seq=seq: torch_sgemm(seq, 768, 768),
-                        go=lambda b, t, seq=seq: hl_sgemm(b, seq, 768, 768, t)))
+                        go=lambda b, t, seq=seq: hl_sgemm(b, seq, 768, 768, t, "panels")))
     for batch, seq in ((1, 128), (8, 128), (1, 512), (1, 2048)):
         fl = 4.0 * batch * HEADS * seq * seq * HEAD_DIM + 8.0 * batch * seq * D_MODEL ** 2
         out.append(dict(kind="MHA block", label="b=%d s=%d" % (batch, seq), flops=fl,

@@ -39,19 +39,31 @@ const panelW = 16
 
 // PackPanels packs b (n, k), row-major, into a new Panels.
 func PackPanels(b []float32, n, k int) *Panels {
+	w := new(Panels)
+	w.Pack(b, n, k)
+	return w
+}
+
+// Pack repacks w to hold b (n, k), row-major, reusing w's memory when it is
+// large enough (a product that packs its b on every call allocates once).
+func (w *Panels) Pack(b []float32, n, k int) {
 	if n < 0 || k < 0 || !fits(len(b), n, k) {
 		panic(fmt.Sprintf("kernels.PackPanels: n=%d k=%d len(b)=%d", n, k, len(b)))
 	}
 	np := (n + panelW - 1) / panelW
-	w := &Panels{N: n, K: k, data: make([]float32, np*panelW*k)}
-	for j := 0; j < n; j++ {
-		q, r := j/panelW, j%panelW
-		dst := w.data[q*panelW*k:]
-		for p, v := range b[j*k : (j+1)*k] {
-			dst[p*panelW+r] = v
-		}
+	size := np * panelW * k
+	if cap(w.data) < size {
+		w.data = make([]float32, size)
 	}
-	return w
+	w.N, w.K, w.data = n, k, w.data[:size]
+	for q := 0; q < np; q++ { // panel q = rows 16q… of b, transposed
+		rows := min(panelW, n-q*panelW)
+		dst := w.data[q*panelW*k : (q+1)*panelW*k]
+		if rows < panelW {
+			clear(dst) // the rows past n
+		}
+		Transpose(dst, panelW, b[q*panelW*k:], k, rows, k)
+	}
 }
 
 // MatMulPanels computes c = a·bᵀ + bias for b packed in w (n = w.N,

@@ -146,3 +146,22 @@ func BenchmarkMatMulPanels(b *testing.B) {
 		}
 	}
 }
+
+// TestPanelsRepack: Pack reuses a Panels for another matrix, shorter or
+// longer; the elements and the product are those of the new matrix.
+func TestPanelsRepack(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	w := new(Panels)
+	for _, s := range []struct{ m, n, k int }{{5, 40, 9}, {5, 19, 9}, {3, 33, 30}, {7, 18, 4}} {
+		a, b := randSlice(r, s.m*s.k), randSlice(r, s.n*s.k)
+		w.Pack(b, s.n, s.k)
+		c := make([]float32, s.m*s.n)
+		MatMulPanels(nil, c, a, w, nil, s.m)
+		mmCheck(t, fmt.Sprint(s), c, a, b, nil, s.m, s.n, s.k)
+		for i := 0; i < s.n*s.k; i++ {
+			if w.At(i) != b[i] {
+				t.Fatalf("%v: element %d reads %v, want %v", s, i, w.At(i), b[i])
+			}
+		}
+	}
+}

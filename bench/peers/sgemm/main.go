@@ -29,6 +29,7 @@ type result struct {
 	GFLOPS  float64 `json:"gflops"`
 	Reps    int     `json:"reps"`
 	Impl    string  `json:"impl"`
+	Kernel  string  `json:"kernel"`
 }
 
 type peak struct {
@@ -99,6 +100,7 @@ func main() {
 	minTime := flag.Duration("min-time", 300*time.Millisecond, "time each shape at least this long")
 	minReps := flag.Int("reps", 3, "at least this many timed calls per shape (the median is reported)")
 	peakMode := flag.Bool("fma-peak", false, "measure the FMA peak instead of SGEMM")
+	kernel := flag.String("kernel", "panels+pack", "what to time: panels+pack (kernels.PackPanels of b, then kernels.MatMulPanels: the whole product from row-major b, as torch.matmul), panels (b packed once outside the timing, as a model's weights) or transb (kernels.MatMulTransB on row-major b)")
 	flag.Parse()
 	enc := json.NewEncoder(os.Stdout)
 	if *peakMode {
@@ -123,16 +125,30 @@ func main() {
 	for _, s := range shs {
 		m, n, k := s[0], s[1], s[2]
 		a, b, c := fill(m*k), fill(n*k), make([]float32, m*n)
-		kernels.MatMulTransB(pool, c, a, b, nil, m, n, k) // warm-up
+		var call func()
+		switch *kernel {
+		case "panels+pack":
+			w := new(kernels.Panels) // its memory is reused, as a BLAS reuses its packing buffers
+			call = func() { w.Pack(b, n, k); kernels.MatMulPanels(pool, c, a, w, nil, m) }
+		case "panels":
+			w := kernels.PackPanels(b, n, k)
+			call = func() { kernels.MatMulPanels(pool, c, a, w, nil, m) }
+		case "transb":
+			call = func() { kernels.MatMulTransB(pool, c, a, b, nil, m, n, k) }
+		default:
+			fmt.Fprintf(os.Stderr, "sgemm: unknown -kernel %q (want panels+pack, panels or transb)\n", *kernel)
+			os.Exit(2)
+		}
+		call() // warm-up
 		var times []float64
 		start := time.Now()
 		for len(times) < *minReps || (time.Since(start) < *minTime && len(times) < 10000) { // the cap of headlight bench attention and run.py
 			t0 := time.Now()
-			kernels.MatMulTransB(pool, c, a, b, nil, m, n, k)
+			call()
 			times = append(times, float64(time.Since(t0).Nanoseconds())/1e6)
 		}
 		ms := median(times)
 		_ = enc.Encode(result{M: m, N: n, K: k, Threads: pool.Threads(), Ms: ms,
-			GFLOPS: 2 * float64(m) * float64(n) * float64(k) / (ms / 1e3) / 1e9, Reps: len(times), Impl: kernels.Impl()})
+			GFLOPS: 2 * float64(m) * float64(n) * float64(k) / (ms / 1e3) / 1e9, Reps: len(times), Impl: kernels.Impl(), Kernel: *kernel})
 	}
 }
