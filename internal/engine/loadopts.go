@@ -7,6 +7,7 @@ import (
 	"github.com/headlight/headlight/internal/attention"
 	"github.com/headlight/headlight/internal/model"
 	"github.com/headlight/headlight/internal/tensor"
+	"github.com/headlight/headlight/internal/weights"
 )
 
 // LoadOptions are LoadWithOptions' opt-in choices; the zero value is Load.
@@ -43,5 +44,9 @@ func LoadWithOptions(path, tokPath string, eng *attention.Engine, o LoadOptions)
 		ld.Close()
 		return nil, fmt.Errorf("model %s: %w", ld.Name, err)
 	}
+	// The stored weights are copies: the file pages they were read from
+	// need not stay resident (tensors still viewing the mapping fault theirs
+	// back in). Advice only, so an error changes nothing.
+	_ = weights.DropPages(ld.closer)
 	return ld, nil
 }

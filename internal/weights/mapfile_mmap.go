@@ -30,6 +30,21 @@ type mapping struct {
 	data []byte
 }
 
+// DropPages discards the region's resident pages (MADV_DONTNEED): the
+// mapping is private and never written, so a later read faults the page in
+// again from the file (see PageDropper).
+func (m *mapping) DropPages() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.data == nil {
+		return nil
+	}
+	if err := syscall.Madvise(m.data, syscall.MADV_DONTNEED); err != nil {
+		return fmt.Errorf("weights: madvise: %w", err)
+	}
+	return nil
+}
+
 // Close unmaps the region. Slices into it must not be used afterwards.
 func (m *mapping) Close() error {
 	m.mu.Lock()
