@@ -10,8 +10,8 @@ import (
 )
 
 // TestLoadWeights: every layer's projections and feed-forward weights are
-// stored: the default packs the float32 values (tensor.PackF32), Weights:
-// BF16 or F16 rounds them; the float32 slices are dropped either way.
+// packed: the default in float32 (tensor.PackF32), Weights: BF16 or F16
+// rounded (tensor.PackHalf); the float32 slices are dropped either way.
 func TestLoadWeights(t *testing.T) {
 	eng := attention.NewEngine(kernels.NewPool(1))
 	for _, d := range []tensor.DType{tensor.F32, tensor.BF16, tensor.F16} {
@@ -25,7 +25,7 @@ func TestLoadWeights(t *testing.T) {
 				t.Fatalf("%v: layer %d keeps float32 slices", d, l)
 			}
 			for _, s := range []tensor.Store{L.Stored.W1, L.Stored.W2, L.Stored.W3, L.Attn.Stored.Wq, L.Attn.Stored.Wk, L.Attn.Stored.Wv, L.Attn.Stored.Wo} {
-				if s.DType() != d || s.Packed() != (d == tensor.F32) {
+				if s.DType() != d || !s.Packed() {
 					t.Fatalf("%v: layer %d has a %v store, packed %v", d, l, s.DType(), s.Packed())
 				}
 			}

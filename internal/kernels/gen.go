@@ -13,5 +13,6 @@ package kernels
 //go:generate sh -c "cd asm && go run . -set mm -out ../zmm_amd64.s -stubs ../zmm_stubs_amd64.go -pkg kernels"
 //go:generate sh -c "cd asm && go run . -set mmr -out ../zmmr_amd64.s -stubs ../zmmr_stubs_amd64.go -pkg kernels"
 //go:generate sh -c "cd asm && go run . -set panels -out ../zpanels_amd64.s -stubs ../zpanels_stubs_amd64.go -pkg kernels"
+//go:generate sh -c "cd asm && go run . -set hpanels -out ../zhpanels_amd64.s -stubs ../zhpanels_stubs_amd64.go -pkg kernels"
 //go:generate sh -c "cd asm && go run . -set rows -out ../zrows_amd64.s -stubs ../zrows_stubs_amd64.go -pkg kernels"
 //go:generate sh -c "cd asm && go run . -set half -out ../zhalf_amd64.s -stubs ../zhalf_stubs_amd64.go -pkg kernels"

@@ -1,6 +1,9 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+)
 
 // Panels is a weight matrix b (n, k) packed once for MatMulPanels: panel q
 // holds rows 16q…16q+15 of b transposed, (k, 16) row-major, so element
@@ -15,24 +18,11 @@ import "fmt"
 // rows as they are) stop at 75–85 %, and the matrix–vector product of
 // decoding reads each panel as one sequential stream.
 type Panels struct {
-	N, K int
-	data []float32 // (⌈N/16⌉, K, 16)
+	N, K  int
+	data  []float32 // (⌈N/16⌉, K, 16), or nil when the panels are half precision
+	hdata []uint16  // the same layout in half precision (PackPanelsHalf), or nil
+	half  Half      // the format of hdata
 }
-
-// index is the position in data of element i of b in row-major order.
-func (w *Panels) index(i int) int {
-	if i < 0 || i >= w.N*w.K {
-		panic(fmt.Sprintf("kernels.Panels: element %d of a (%d, %d) matrix", i, w.N, w.K))
-	}
-	j, p := i/w.K, i%w.K
-	return (j/panelW)*panelW*w.K + p*panelW + j%panelW
-}
-
-// At returns element i of b in row-major order (b[i], i = j*k + p).
-func (w *Panels) At(i int) float32 { return w.data[w.index(i)] }
-
-// SetAt sets element i of b in row-major order.
-func (w *Panels) SetAt(i int, v float32) { w.data[w.index(i)] = v }
 
 // panelW is the width of a panel: the columns of one 6×16 register tile.
 const panelW = 16
@@ -44,18 +34,16 @@ func PackPanels(b []float32, n, k int) *Panels {
 	return w
 }
 
-// Pack repacks w to hold b (n, k), row-major, reusing w's memory when it is
-// large enough (a product that packs its b on every call allocates once).
+// Pack repacks w to hold b (n, k), row-major, in float32, reusing w's
+// memory when it is large enough (a product that packs its b on every call
+// allocates once).
 func (w *Panels) Pack(b []float32, n, k int) {
-	if n < 0 || k < 0 || !fits(len(b), n, k) {
-		panic(fmt.Sprintf("kernels.PackPanels: n=%d k=%d len(b)=%d", n, k, len(b)))
-	}
-	np := (n + panelW - 1) / panelW
+	np := checkPack("PackPanels", b, n, k)
 	size := np * panelW * k
 	if cap(w.data) < size {
 		w.data = make([]float32, size)
 	}
-	w.N, w.K, w.data = n, k, w.data[:size]
+	w.N, w.K, w.data, w.hdata = n, k, w.data[:size], nil
 	for q := 0; q < np; q++ { // panel q = rows 16q… of b, transposed
 		rows := min(panelW, n-q*panelW)
 		dst := w.data[q*panelW*k : (q+1)*panelW*k]
@@ -63,6 +51,77 @@ func (w *Panels) Pack(b []float32, n, k int) {
 			clear(dst) // the rows past n
 		}
 		Transpose(dst, panelW, b[q*panelW*k:], k, rows, k)
+	}
+}
+
+// PackPanelsHalf packs b (n, k), row-major float32, into new panels of the
+// half-precision format h, each value rounded to nearest even (as
+// F32ToBF16 and F32ToF16 round): half the bytes of float32 panels, and
+// MatMulPanels gives exactly the float32 product of the rounded weights.
+func PackPanelsHalf(b []float32, h Half, n, k int) *Panels {
+	np := checkPack("PackPanelsHalf", b, n, k)
+	w := &Panels{N: n, K: k, hdata: make([]uint16, np*panelW*k), half: h}
+	round := F32ToF16
+	if h == BF16 {
+		round = F32ToBF16
+	}
+	t := make([]float32, panelW*k) // one panel transposed in float32
+	for q := 0; q < np; q++ {
+		rows := min(panelW, n-q*panelW)
+		clear(t)
+		Transpose(t, panelW, b[q*panelW*k:], k, rows, k)
+		for i, v := range t {
+			w.hdata[q*panelW*k+i] = round(v)
+		}
+	}
+	return w
+}
+
+// checkPack panics unless b holds an (n, k) matrix; it returns the number
+// of panels.
+func checkPack(name string, b []float32, n, k int) int {
+	if n < 0 || k < 0 || !fits(len(b), n, k) {
+		panic(fmt.Sprintf("kernels.%s: n=%d k=%d len(b)=%d", name, n, k, len(b)))
+	}
+	return (n + panelW - 1) / panelW
+}
+
+// Half reports the panels' half-precision format (ok false: float32).
+func (w *Panels) Half() (h Half, ok bool) { return w.half, w.hdata != nil }
+
+// index is the position in data of element i of b in row-major order.
+func (w *Panels) index(i int) int {
+	if i < 0 || i >= w.N*w.K {
+		panic(fmt.Sprintf("kernels.Panels: element %d of a (%d, %d) matrix", i, w.N, w.K))
+	}
+	j, p := i/w.K, i%w.K
+	return (j/panelW)*panelW*w.K + p*panelW + j%panelW
+}
+
+// At returns element i of b in row-major order (b[i], i = j*k + p),
+// widened from half precision when the panels are.
+func (w *Panels) At(i int) float32 {
+	x := w.index(i)
+	if w.hdata == nil {
+		return w.data[x]
+	}
+	if w.half == BF16 {
+		return BF16ToF32(w.hdata[x])
+	}
+	return F16ToF32(w.hdata[x])
+}
+
+// SetAt sets element i of b in row-major order (rounded to nearest even
+// when the panels are half precision).
+func (w *Panels) SetAt(i int, v float32) {
+	x := w.index(i)
+	switch {
+	case w.hdata == nil:
+		w.data[x] = v
+	case w.half == BF16:
+		w.hdata[x] = F32ToBF16(v)
+	default:
+		w.hdata[x] = F32ToF16(v)
 	}
 }
 
@@ -89,7 +148,7 @@ func (w *Panels) Pack(b []float32, n, k int) {
 // both in that one order.
 func MatMulPanels(pool *Pool, c, a []float32, w *Panels, bias []float32, m int) {
 	n, k := w.N, w.K
-	checkMatMul("MatMulPanels", len(a), n*k, len(c), bias, m, n, k)
+	checkMatMul("MatMulPanels", len(a), n*k, len(c), bias, m, n, k) // b's length is its shape
 	if m == 0 || n == 0 {
 		return
 	}
@@ -146,69 +205,166 @@ func panelBlock(c, a []float32, w *Panels, bias []float32, m, i0, i1, q0, q1 int
 // float32 accumulator per element, p increasing.
 func panelBlockGo(c, a []float32, w *Panels, i0, i1, j0, j1 int) {
 	n, k := w.N, w.K
-	for i := i0; i < i1; i++ {
-		ai := a[i*k : (i+1)*k]
-		for j := j0; j < j1; j++ {
-			col := w.data[(j/panelW)*panelW*k+j%panelW:]
-			var s float32
-			for p, x := range ai {
-				s += x * col[p*panelW]
+	var buf *[]float32
+	for q := j0 / panelW; q*panelW < j1; q++ {
+		pan, b := w.panelF32(q, buf)
+		buf = b
+		for j := q * panelW; j < min(j1, (q+1)*panelW); j++ {
+			col := pan[j%panelW:]
+			for i := i0; i < i1; i++ {
+				var s float32
+				for p, x := range a[i*k : (i+1)*k] {
+					s += x * col[p*panelW]
+				}
+				c[i*n+j] = s
 			}
-			c[i*n+j] = s
 		}
+	}
+	putPanelBuf(buf)
+}
+
+// panelBufs lend half-precision products a float32 panel (steady state
+// allocates nothing).
+var panelBufs = sync.Pool{New: func() any { return new([]float32) }}
+
+// panelF32 returns panel q in float32: w's own data, or (half-precision
+// panels) the panel widened into buf, taken from panelBufs when nil; the
+// buffer used is returned for the next panel and putPanelBuf.
+func (w *Panels) panelF32(q int, buf *[]float32) ([]float32, *[]float32) {
+	pk := panelW * w.K
+	if w.hdata == nil {
+		return w.data[q*pk : (q+1)*pk], buf
+	}
+	if buf == nil {
+		buf = panelBufs.Get().(*[]float32)
+	}
+	if cap(*buf) < pk {
+		*buf = make([]float32, pk)
+	}
+	pan := (*buf)[:pk]
+	w.half.Widen(pan, w.hdata[q*pk:(q+1)*pk])
+	return pan, buf
+}
+
+// putPanelBuf returns a buffer of panelF32 to the pool (nil: nothing).
+func putPanelBuf(buf *[]float32) {
+	if buf != nil {
+		panelBufs.Put(buf)
 	}
 }
 
-// gemvPanels[P-1] multiplies one row of a by P panels (asm/panels.go).
-var gemvPanels = [4]func(c, a, w []float32, k, stride int){gemvPanels1AVX2, gemvPanels2AVX2, gemvPanels3AVX2, gemvPanels4AVX2}
+// gemvPanelsCall multiplies one row ai of a by the p panels q…q+p-1 of w
+// into dst (p·16 values) with gemvPanels<p>AVX2 or its half-precision
+// twin. Static calls of the noescape kernels keep dst on the caller's
+// stack (a table of function values would move it to the heap).
+func gemvPanelsCall(dst, ai []float32, w *Panels, q, p int) {
+	k := w.K
+	pk := panelW * k
+	if w.hdata == nil {
+		b := w.data[q*pk : (q+p)*pk]
+		switch p {
+		case 1:
+			gemvPanels1AVX2(dst, ai, b, k, pk)
+		case 2:
+			gemvPanels2AVX2(dst, ai, b, k, pk)
+		case 3:
+			gemvPanels3AVX2(dst, ai, b, k, pk)
+		default:
+			gemvPanels4AVX2(dst, ai, b, k, pk)
+		}
+		return
+	}
+	b := w.hdata[q*pk : (q+p)*pk]
+	if w.half == BF16 {
+		switch p {
+		case 1:
+			gemvPanels1BF16AVX2(dst, ai, b, k, pk)
+		case 2:
+			gemvPanels2BF16AVX2(dst, ai, b, k, pk)
+		case 3:
+			gemvPanels3BF16AVX2(dst, ai, b, k, pk)
+		default:
+			gemvPanels4BF16AVX2(dst, ai, b, k, pk)
+		}
+		return
+	}
+	switch p {
+	case 1:
+		gemvPanels1F16AVX2(dst, ai, b, k, pk)
+	case 2:
+		gemvPanels2F16AVX2(dst, ai, b, k, pk)
+	case 3:
+		gemvPanels3F16AVX2(dst, ai, b, k, pk)
+	default:
+		gemvPanels4F16AVX2(dst, ai, b, k, pk)
+	}
+}
+
+// scaleTile runs the r-row mmScale tile (r = 6, 4, 2 or 1) with alpha 1 by
+// a static call (see gemvPanelsCall).
+func scaleTile(r int, c []float32, ldc int, a []float32, lda int, b []float32, ldb, n, k int) {
+	switch r {
+	case 6:
+		mmScaleAVX2(c, ldc, a, lda, b, ldb, n, k, 1)
+	case 4:
+		mmScale4AVX2(c, ldc, a, lda, b, ldb, n, k, 1)
+	case 2:
+		mmScale2AVX2(c, ldc, a, lda, b, ldb, n, k, 1)
+	default:
+		mmScale1AVX2(c, ldc, a, lda, b, ldb, n, k, 1)
+	}
+}
 
 // panelGemvAVX2 sets c[j] (c is one row of n) for the columns of panels
 // q0…q1-1 from one row ai of a, four panels per kernel call. A last panel
 // with fewer than 16 columns is computed into a stack buffer.
 func panelGemvAVX2(c, ai []float32, w *Panels, q0, q1 int) {
-	n, k := w.N, w.K
-	pk := panelW * k
+	n := w.N
 	full := min(q1, n/panelW) // panels whose 16 columns are all in c
 	q := q0
 	for q < full {
 		p := min(4, full-q)
-		gemvPanels[p-1](c[q*panelW:(q+p)*panelW], ai, w.data[q*pk:(q+p)*pk], k, pk)
+		gemvPanelsCall(c[q*panelW:(q+p)*panelW], ai, w, q, p)
 		q += p
 	}
 	if q < q1 { // the last, partial panel
 		var buf [panelW]float32
-		gemvPanels1AVX2(buf[:], ai, w.data[q*pk:(q+1)*pk], k, pk)
+		gemvPanelsCall(buf[:], ai, w, q, 1)
 		copy(c[q*panelW:n], buf[:])
 	}
 }
 
 // panelTilesAVX2 sets rows i0…i1-1 of c for panels q0…q1-1 with the 6×16
 // tiles (mmScale*AVX2 with alpha 1: c = 1·Σ, exact), 4-, 2- and 1-row tiles
-// for the last rows, a stack buffer for a partial last panel.
+// for the last rows, a stack buffer for a partial last panel. Each panel
+// (k·64 bytes, in L2; widened once into a float32 buffer when half
+// precision) meets every row tile of the block in turn.
 func panelTilesAVX2(c, a []float32, w *Panels, i0, i1, q0, q1 int) {
 	n, k := w.N, w.K
-	pk := panelW * k
+	var buf *[]float32
 	for q := q0; q < q1; q++ {
-		b := w.data[q*pk : (q+1)*pk]
+		var b []float32
+		b, buf = w.panelF32(q, buf)
 		j := q * panelW
 		if j+panelW <= n {
 			for i := i0; i < i1; {
 				r := tileRows(i1 - i)
-				mmTiles[mmScale][r](c[i*n+j:(i+r-1)*n+j+panelW], n, a[i*k:(i+r)*k], k, b, panelW, panelW, k, 1)
+				scaleTile(r, c[i*n+j:(i+r-1)*n+j+panelW], n, a[i*k:(i+r)*k], k, b, panelW, panelW, k)
 				i += r
 			}
 			continue
 		}
-		var buf [MMRows * panelW]float32 // partial panel: tiles into buf, then the valid columns
+		var part [MMRows * panelW]float32 // partial panel: tiles into part, then the valid columns
 		for i := i0; i < i1; {
 			r := tileRows(i1 - i)
-			mmTiles[mmScale][r](buf[:r*panelW], panelW, a[i*k:(i+r)*k], k, b, panelW, panelW, k, 1)
+			scaleTile(r, part[:r*panelW], panelW, a[i*k:(i+r)*k], k, b, panelW, panelW, k)
 			for t := 0; t < r; t++ {
-				copy(c[(i+t)*n+j:(i+t)*n+n], buf[t*panelW:])
+				copy(c[(i+t)*n+j:(i+t)*n+n], part[t*panelW:])
 			}
 			i += r
 		}
 	}
+	putPanelBuf(buf)
 }
 
 // tileRows is the height of the next tile for rows rows left: 6, then 4,

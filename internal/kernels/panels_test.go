@@ -165,3 +165,43 @@ func TestPanelsRepack(t *testing.T) {
 		}
 	}
 }
+
+// TestMatMulPanelsHalf: half-precision panels hold b rounded to nearest even
+// (At), and their product has exactly the bits of the float32 panels of the
+// rounded weights, for every m (row by row and tiled), on every path.
+func TestMatMulPanelsHalf(t *testing.T) { forEachImpl(t, testMatMulPanelsHalf) }
+
+func testMatMulPanelsHalf(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, h := range []Half{BF16, F16} {
+		round := map[Half]func(float32) float32{
+			BF16: func(v float32) float32 { return BF16ToF32(F32ToBF16(v)) },
+			F16:  func(v float32) float32 { return F16ToF32(F32ToF16(v)) },
+		}[h]
+		for _, s := range []struct{ n, k int }{{1, 1}, {17, 9}, {40, 64}, {130, 33}} {
+			b := randSlice(r, s.n*s.k)
+			rb := make([]float32, len(b))
+			for i, v := range b {
+				rb[i] = round(v)
+			}
+			wh, w32 := PackPanelsHalf(b, h, s.n, s.k), PackPanels(rb, s.n, s.k)
+			if got, ok := wh.Half(); !ok || got != h {
+				t.Fatalf("%v: Half() = %v, %v", h, got, ok)
+			}
+			for i := range rb {
+				if wh.At(i) != rb[i] {
+					t.Fatalf("%v %v: element %d reads %v, rounded %v", h, s, i, wh.At(i), rb[i])
+				}
+			}
+			for _, m := range []int{1, 2, 3, 7, 13} {
+				a, bias := randSlice(r, m*s.k), randSlice(r, s.n)
+				got, want := make([]float32, m*s.n), make([]float32, m*s.n)
+				MatMulPanels(nil, got, a, wh, bias, m)
+				MatMulPanels(nil, want, a, w32, bias, m)
+				if i := sameBits(got, want); i >= 0 {
+					t.Fatalf("%v %v m=%d: c[%d] = %v, float32 panels of the rounded weights %v", h, s, m, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

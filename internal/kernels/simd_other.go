@@ -45,3 +45,25 @@ func gemvPanels1AVX2(c, a, w []float32, k, stride int) { panic("kernels: no AVX2
 func gemvPanels2AVX2(c, a, w []float32, k, stride int) { panic("kernels: no AVX2") }
 func gemvPanels3AVX2(c, a, w []float32, k, stride int) { panic("kernels: no AVX2") }
 func gemvPanels4AVX2(c, a, w []float32, k, stride int) { panic("kernels: no AVX2") }
+
+func gemvPanels1F16AVX2(c, a []float32, w []uint16, k, stride int)  { panic("kernels: no AVX2") }
+func gemvPanels2F16AVX2(c, a []float32, w []uint16, k, stride int)  { panic("kernels: no AVX2") }
+func gemvPanels3F16AVX2(c, a []float32, w []uint16, k, stride int)  { panic("kernels: no AVX2") }
+func gemvPanels4F16AVX2(c, a []float32, w []uint16, k, stride int)  { panic("kernels: no AVX2") }
+func gemvPanels1BF16AVX2(c, a []float32, w []uint16, k, stride int) { panic("kernels: no AVX2") }
+func gemvPanels2BF16AVX2(c, a []float32, w []uint16, k, stride int) { panic("kernels: no AVX2") }
+func gemvPanels3BF16AVX2(c, a []float32, w []uint16, k, stride int) { panic("kernels: no AVX2") }
+func gemvPanels4BF16AVX2(c, a []float32, w []uint16, k, stride int) { panic("kernels: no AVX2") }
+
+func mmScaleAVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n, k int, alpha float32) {
+	panic("kernels: no AVX2")
+}
+func mmScale4AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n, k int, alpha float32) {
+	panic("kernels: no AVX2")
+}
+func mmScale2AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n, k int, alpha float32) {
+	panic("kernels: no AVX2")
+}
+func mmScale1AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n, k int, alpha float32) {
+	panic("kernels: no AVX2")
+}

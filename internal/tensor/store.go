@@ -57,7 +57,7 @@ type Store struct {
 	dtype  DType
 	f32    []float32       // when dtype == F32 and not packed
 	u16    []uint16        // when dtype is F16 or BF16
-	panels *kernels.Panels // when a float32 weight matrix is packed (PackF32)
+	panels *kernels.Panels // when a weight matrix is packed (PackF32, PackHalf)
 }
 
 // PackF32 returns the float32 weight matrix w (n, k), row-major, packed
@@ -72,15 +72,27 @@ func PackF32(w []float32, n, k int) Store {
 	return Store{dtype: F32, panels: kernels.PackPanels(w, n, k)}
 }
 
-// StoreWeight returns the weight matrix s (n, k) kept as d wants it: for
-// F32 packed (PackF32), for F16 and BF16 rounded (Convert). s is returned
-// as it is when it already is so; otherwise its values are read in
-// row-major order (whatever s holds) into a new Store.
+// PackHalf returns the float32 weight matrix w (n, k), row-major, rounded
+// to d (F16 or BF16, to nearest even, as Convert rounds) and packed into
+// half-precision panels (kernels.PackPanelsHalf): MatMulTransB gives the
+// float32 product of the rounded weights, streaming half the bytes. The
+// Store behaves as PackF32's does.
+func PackHalf(d DType, w []float32, n, k int) Store {
+	if d != F16 && d != BF16 {
+		panic(fmt.Sprintf("tensor.PackHalf: %v is not half precision", d))
+	}
+	return Store{dtype: d, panels: kernels.PackPanelsHalf(w, d.half(), n, k)}
+}
+
+// StoreWeight returns the weight matrix s (n, k) packed in d (PackF32 for
+// F32, PackHalf for F16 and BF16). s is returned as it is when it already
+// is so; otherwise its values are read in row-major order (whatever s
+// holds) and packed into a new Store.
 func StoreWeight(d DType, s Store, n, k int) Store {
 	if s.Len() != n*k {
 		panic(fmt.Sprintf("tensor.StoreWeight: %d values for a (%d, %d) matrix", s.Len(), n, k))
 	}
-	if (d == F32 && s.Packed()) || (d != F32 && s.dtype == d) {
+	if s.Packed() && s.dtype == d {
 		return s
 	}
 	vals := s.F32()
@@ -91,7 +103,7 @@ func StoreWeight(d DType, s Store, n, k int) Store {
 	if d == F32 {
 		return PackF32(vals, n, k)
 	}
-	return Convert(d, vals)
+	return PackHalf(d, vals, n, k)
 }
 
 // Packed reports whether the Store holds packed weights (PackF32).

@@ -18,7 +18,7 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-var set = flag.String("set", "vec", "kernels to generate: vec, exp, gemm1…gemm4 (tiles with that many rows of a), gemm43, mm, mmr, panels, rows or half")
+var set = flag.String("set", "vec", "kernels to generate: vec, exp, gemm1…gemm4 (tiles with that many rows of a), gemm43, mm, mmr, panels, hpanels, rows or half")
 
 func main() {
 	flag.Parse()
@@ -61,6 +61,12 @@ func main() {
 	case "panels":
 		for p := 1; p <= 4; p++ {
 			genGemvPanels(p)
+		}
+	case "hpanels":
+		for _, kind := range halfKinds {
+			for p := 1; p <= 4; p++ {
+				genGemvPanelsHalf(kind, p)
+			}
 		}
 	case "mm":
 		genMMTile(mmScale, mmRows)

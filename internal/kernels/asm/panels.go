@@ -70,3 +70,66 @@ func genGemvPanels(panels int) {
 	VZEROUPPER()
 	RET()
 }
+
+// genGemvPanelsHalf writes gemvPanels<P><kind>AVX2(c, a, w, k, stride):
+// gemvPanels<P>AVX2 with the panels in half precision (w is []uint16,
+// stride in elements): each step widens the panel's 16 values (two widen8)
+// and adds them with the same FMAs in the same order, so the result has the
+// bits of the float32 kernel on the widened weights.
+func genGemvPanelsHalf(kind string, panels int) {
+	name := fmt.Sprintf("gemvPanels%d%sAVX2", panels, kind)
+	TEXT(name, NOSPLIT, "func(c, a []float32, w []uint16, k, stride int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s sets c[t*16+j] = Σ_p a[p]·widen(w[t*stride+p*16+j]) for t < %d, j < 16 (see MatMulPanels).", name, panels))
+	r0 := Load(Param("w").Base(), GP64())
+	s := Load(Param("stride"), GP64())
+	SHLQ(U8(1), s)
+	r1 := GP64()
+	LEAQ(Mem{Base: r0, Index: s, Scale: 1}, r1)
+	ap := Load(Param("a").Base(), GP64())
+	k := Load(Param("k"), GP64())
+	acc := make([][2]reg.VecVirtual, panels)
+	for t := range acc {
+		for h := range acc[t] {
+			acc[t][h] = YMM()
+			VXORPS(acc[t][h], acc[t][h], acc[t][h])
+		}
+	}
+	mem := func(t, disp int) Mem {
+		switch t {
+		case 0:
+			return Mem{Base: r0, Disp: disp}
+		case 1:
+			return Mem{Base: r1, Disp: disp}
+		case 2:
+			return Mem{Base: r0, Index: s, Scale: 2, Disp: disp}
+		}
+		return Mem{Base: r1, Index: s, Scale: 2, Disp: disp}
+	}
+	TESTQ(k, k)
+	JZ(LabelRef(name + "_store"))
+	Label(name + "_loop")
+	x := YMM()
+	VBROADCASTSS(Mem{Base: ap}, x)
+	for t := range acc {
+		for h := range acc[t] {
+			wv := YMM()
+			widen8(kind, mem(t, 16*h), wv)
+			VFMADD231PS(wv, x, acc[t][h])
+		}
+	}
+	ADDQ(U8(4), ap)
+	ADDQ(U8(32), r0)
+	ADDQ(U8(32), r1)
+	DECQ(k)
+	JNZ(LabelRef(name + "_loop"))
+	Label(name + "_store")
+	cp := Load(Param("c").Base(), GP64())
+	for t := range acc {
+		for h := range acc[t] {
+			VMOVUPS(acc[t][h], Mem{Base: cp, Disp: 64*t + 32*h})
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
