@@ -30,21 +30,21 @@ const panelW = 16
 // PackPanels packs b (n, k), row-major, into a new Panels.
 func PackPanels(b []float32, n, k int) *Panels {
 	w := new(Panels)
-	w.Pack(b, n, k)
+	w.Pack(nil, b, n, k)
 	return w
 }
 
 // Pack repacks w to hold b (n, k), row-major, in float32, reusing w's
 // memory when it is large enough (a product that packs its b on every call
-// allocates once).
-func (w *Panels) Pack(b []float32, n, k int) {
+// allocates once); the panels are split over pool (nil: the caller).
+func (w *Panels) Pack(pool *Pool, b []float32, n, k int) {
 	np := checkPack("PackPanels", b, n, k)
 	size := np * panelW * k
 	if cap(w.data) < size {
 		w.data = make([]float32, size)
 	}
 	w.N, w.K, w.data, w.hdata = n, k, w.data[:size], nil
-	for q := 0; q < np; q++ { // panel q = rows 16q… of b, transposed
+	pack := func(_, q int) { // panel q = rows 16q… of b, transposed
 		rows := min(panelW, n-q*panelW)
 		dst := w.data[q*panelW*k : (q+1)*panelW*k]
 		if rows < panelW {
@@ -52,6 +52,7 @@ func (w *Panels) Pack(b []float32, n, k int) {
 		}
 		Transpose(dst, panelW, b[q*panelW*k:], k, rows, k)
 	}
+	pool.For(int64(n) * int64(k)).Run(np, pack)
 }
 
 // PackPanelsHalf packs b (n, k), row-major float32, into new panels of the

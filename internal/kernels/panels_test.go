@@ -148,13 +148,20 @@ func BenchmarkMatMulPanels(b *testing.B) {
 }
 
 // TestPanelsRepack: Pack reuses a Panels for another matrix, shorter or
-// longer; the elements and the product are those of the new matrix.
+// longer, on a pool or not; the elements and the product are those of the
+// new matrix.
 func TestPanelsRepack(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	w := new(Panels)
-	for _, s := range []struct{ m, n, k int }{{5, 40, 9}, {5, 19, 9}, {3, 33, 30}, {7, 18, 4}} {
+	pool := NewPool(2).WithSerialWork(0)
+	defer pool.Close()
+	for i, s := range []struct{ m, n, k int }{{5, 40, 9}, {5, 19, 9}, {3, 33, 30}, {7, 18, 4}} {
 		a, b := randSlice(r, s.m*s.k), randSlice(r, s.n*s.k)
-		w.Pack(b, s.n, s.k)
+		p := pool
+		if i%2 == 1 {
+			p = nil
+		}
+		w.Pack(p, b, s.n, s.k)
 		c := make([]float32, s.m*s.n)
 		MatMulPanels(nil, c, a, w, nil, s.m)
 		mmCheck(t, fmt.Sprint(s), c, a, b, nil, s.m, s.n, s.k)

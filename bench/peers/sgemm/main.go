@@ -129,7 +129,7 @@ func main() {
 		switch *kernel {
 		case "panels+pack":
 			w := new(kernels.Panels) // its memory is reused, as a BLAS reuses its packing buffers
-			call = func() { w.Pack(b, n, k); kernels.MatMulPanels(pool, c, a, w, nil, m) }
+			call = func() { w.Pack(pool, b, n, k); kernels.MatMulPanels(pool, c, a, w, nil, m) }
 		case "panels":
 			w := kernels.PackPanels(b, n, k)
 			call = func() { kernels.MatMulPanels(pool, c, a, w, nil, m) }
