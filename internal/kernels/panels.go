@@ -52,7 +52,7 @@ func (w *Panels) Pack(pool *Pool, b []float32, n, k int) {
 		}
 		Transpose(dst, panelW, b[q*panelW*k:], k, rows, k)
 	}
-	pool.For(int64(n) * int64(k)).Run(np, pack)
+	pool.For(int64(n)*int64(k)).Run(np, pack)
 }
 
 // PackPanelsHalf packs b (n, k), row-major float32, into new panels of the
