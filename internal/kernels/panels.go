@@ -160,7 +160,11 @@ func MatMulPanels(pool *Pool, c, a []float32, w *Panels, bias []float32, m int) 
 	np := (n + panelW - 1) / panelW
 	mb := (m + panelMC - 1) / panelMC
 	nb := (np + panelNP - 1) / panelNP
-	if p := pool.For(int64(m) * int64(n) * int64(k)); p != nil && mb*nb > 1 {
+	work := int64(m) * int64(n) * int64(k)
+	if m <= panelGemvMaxM {
+		work *= panelGemvWork
+	}
+	if p := pool.For(work); p != nil && mb*nb > 1 {
 		p.Run(mb*nb, func(_, t int) {
 			i0, q0 := (t%mb)*panelMC, (t/mb)*panelNP
 			panelBlock(c, a, w, bias, m, i0, min(i0+panelMC, m), q0, min(q0+panelNP, np))
@@ -182,6 +186,10 @@ const (
 	panelMC       = 72 // rows of a per task, a multiple of 6
 	panelNP       = 8  // panels per task
 	panelGemvMaxM = 3  // largest m run row by row through gemvPanels*AVX2
+	// panelGemvWork weighs a row-by-row product's multiply-adds for the
+	// pool's serial threshold: each streams its weight from memory rather
+	// than cache, several times the time of a tile's multiply-add.
+	panelGemvWork = 8
 )
 
 // panelBlock computes rows i0…i1-1 of c for panels q0…q1-1 (see
