@@ -60,12 +60,12 @@ func main() {
 		}
 	case "panels":
 		for p := 1; p <= 4; p++ {
-			genGemvPanels(p)
+			genGemvPanels("", p)
 		}
 	case "hpanels":
 		for _, kind := range halfKinds {
 			for p := 1; p <= 4; p++ {
-				genGemvPanelsHalf(kind, p)
+				genGemvPanels(kind, p)
 			}
 		}
 	case "mm":

@@ -8,82 +8,37 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// genGemvPanels writes gemvPanels<P>AVX2(c, a, w, k, stride): one row of a
-// times P panels of packed weights (see PackPanels): panel t starts at
+// genGemvPanels writes gemvPanels<P><kind>AVX2(c, a, w, k, stride): one row
+// of a times P panels of packed weights (see PackPanels): panel t starts at
 // w[t*stride] and holds element (j, p) at [p*16+j]. Each of the P·16
 // columns has one accumulator lane that takes a[p]·w[p*16+j] with one FMA
 // for p increasing from 0, the order of the 6×16 tiles (mmScaleAVX2 with
 // alpha 1), so a row's bits do not depend on how many rows are multiplied.
-// Two ymm accumulators per panel: P = 4 keeps 8 FMA chains in flight.
-func genGemvPanels(panels int) {
-	name := fmt.Sprintf("gemvPanels%dAVX2", panels)
-	TEXT(name, NOSPLIT, "func(c, a, w []float32, k, stride int)")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s sets c[t*16+j] = Σ_p a[p]·w[t*stride+p*16+j] for t < %d, j < 16 (see MatMulPanels).", name, panels))
-	r0 := Load(Param("w").Base(), GP64())
-	s := Load(Param("stride"), GP64())
-	SHLQ(U8(2), s)
-	r1 := GP64()
-	LEAQ(Mem{Base: r0, Index: s, Scale: 1}, r1)
-	ap := Load(Param("a").Base(), GP64())
-	k := Load(Param("k"), GP64())
-	acc := make([][2]reg.VecVirtual, panels)
-	for t := range acc {
-		for h := range acc[t] {
-			acc[t][h] = YMM()
-			VXORPS(acc[t][h], acc[t][h], acc[t][h])
-		}
-	}
-	mem := func(t, disp int) Mem {
-		switch t {
-		case 0:
-			return Mem{Base: r0, Disp: disp}
-		case 1:
-			return Mem{Base: r1, Disp: disp}
-		case 2:
-			return Mem{Base: r0, Index: s, Scale: 2, Disp: disp}
-		}
-		return Mem{Base: r1, Index: s, Scale: 2, Disp: disp}
-	}
-	TESTQ(k, k)
-	JZ(LabelRef(name + "_store"))
-	Label(name + "_loop")
-	x := YMM()
-	VBROADCASTSS(Mem{Base: ap}, x)
-	for t := range acc {
-		for h := range acc[t] {
-			VFMADD231PS(mem(t, 32*h), x, acc[t][h])
-		}
-	}
-	ADDQ(U8(4), ap)
-	ADDQ(U8(64), r0)
-	ADDQ(U8(64), r1)
-	DECQ(k)
-	JNZ(LabelRef(name + "_loop"))
-	Label(name + "_store")
-	cp := Load(Param("c").Base(), GP64())
-	for t := range acc {
-		for h := range acc[t] {
-			VMOVUPS(acc[t][h], Mem{Base: cp, Disp: 64*t + 32*h})
-		}
-	}
-	VZEROUPPER()
-	RET()
-}
-
-// genGemvPanelsHalf writes gemvPanels<P><kind>AVX2(c, a, w, k, stride):
-// gemvPanels<P>AVX2 with the panels in half precision (w is []uint16,
-// stride in elements): each step widens the panel's 16 values (two widen8)
-// and adds them with the same FMAs in the same order, so the result has the
-// bits of the float32 kernel on the widened weights.
-func genGemvPanelsHalf(kind string, panels int) {
+// Two ymm accumulators per panel: P = 4 keeps 8 FMA chains in flight. kind
+// "" reads float32 panels (FMA from memory); "F16" and "BF16" read
+// half-precision panels (w []uint16, stride in elements) and widen each
+// step's 16 values in registers (two widen8) before the same FMAs, so they
+// give the float32 kernel's bits on the widened weights.
+func genGemvPanels(kind string, panels int) {
 	name := fmt.Sprintf("gemvPanels%d%sAVX2", panels, kind)
-	TEXT(name, NOSPLIT, "func(c, a []float32, w []uint16, k, stride int)")
+	size, typ := 4, "float32" // bytes per weight
+	if kind != "" {
+		size, typ = 2, "uint16"
+	}
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(c, a []float32, w []%s, k, stride int)", typ))
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s sets c[t*16+j] = Σ_p a[p]·widen(w[t*stride+p*16+j]) for t < %d, j < 16 (see MatMulPanels).", name, panels))
+	wt := "w[t*stride+p*16+j]"
+	if kind != "" {
+		wt = "widen(" + wt + ")"
+	}
+	Doc(fmt.Sprintf("%s sets c[t*16+j] = Σ_p a[p]·%s for t < %d, j < 16 (see MatMulPanels).", name, wt, panels))
 	r0 := Load(Param("w").Base(), GP64())
 	s := Load(Param("stride"), GP64())
-	SHLQ(U8(1), s)
+	if size == 4 {
+		SHLQ(U8(2), s)
+	} else {
+		SHLQ(U8(1), s)
+	}
 	r1 := GP64()
 	LEAQ(Mem{Base: r0, Index: s, Scale: 1}, r1)
 	ap := Load(Param("a").Base(), GP64())
@@ -113,14 +68,18 @@ func genGemvPanelsHalf(kind string, panels int) {
 	VBROADCASTSS(Mem{Base: ap}, x)
 	for t := range acc {
 		for h := range acc[t] {
+			if kind == "" {
+				VFMADD231PS(mem(t, 32*h), x, acc[t][h])
+				continue
+			}
 			wv := YMM()
 			widen8(kind, mem(t, 16*h), wv)
 			VFMADD231PS(wv, x, acc[t][h])
 		}
 	}
 	ADDQ(U8(4), ap)
-	ADDQ(U8(32), r0)
-	ADDQ(U8(32), r1)
+	ADDQ(U8(16*size), r0)
+	ADDQ(U8(16*size), r1)
 	DECQ(k)
 	JNZ(LabelRef(name + "_loop"))
 	Label(name + "_store")
