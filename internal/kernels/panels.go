@@ -13,10 +13,11 @@ import (
 // Why a packed copy: the products of a transformer multiply activations by
 // the same weights again and again. In this layout one row of a times a
 // panel is an outer product (one broadcast of a[p], two loads of 16 weights,
-// 16 multiply-adds per row of the tile), which runs at ≈ 96 % of a core's
-// FMA peak where the dot-product tiles of MatMulTransB (which must read b's
-// rows as they are) stop at 75–85 %, and the matrix–vector product of
-// decoding reads each panel as one sequential stream.
+// 16 multiply-adds per row of the tile): with its data in L1 it runs at
+// ≈ 96 % of a core's FMA peak where the dot-product tiles of MatMulTransB
+// (which must read b's rows as they are) stop at 75–85 %, and the
+// matrix–vector product of decoding reads each panel as one sequential
+// stream (docs/performance.md, "Packed weights").
 type Panels struct {
 	N, K  int
 	data  []float32 // (⌈N/16⌉, K, 16), or nil when the panels are half precision
@@ -127,8 +128,8 @@ func (w *Panels) SetAt(i int, v float32) {
 }
 
 // MatMulPanels computes c = a·bᵀ + bias for b packed in w (n = w.N,
-// k = w.K): the product of MatMulTransB, with one sum per element in the
-// reference loop's order:
+// k = w.K): MatMulTransB's product (in another order than MatMulTransB's
+// AVX2 path), with one sum per element in the reference loop's order:
 //
 //	for i := 0; i < m; i++ {
 //		for j := 0; j < n; j++ {
