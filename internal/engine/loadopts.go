@@ -40,13 +40,14 @@ func LoadWithOptions(path, tokPath string, eng *attention.Engine, o LoadOptions)
 		ld.Close()
 		return nil, fmt.Errorf("model %s: the %s family cannot keep its weights in %v", ld.Name, ld.Model.Config().Family, o.Weights)
 	}
-	if err := ws.StoreWeights(o.Weights); err != nil {
+	// The stored weights are copies: the file pages they were read from
+	// need not stay resident (tensors still viewing the mapping fault theirs
+	// back in), so they are dropped after every layer. Advice only, so an
+	// error changes nothing.
+	drop := func() { _ = weights.DropPages(ld.closer) }
+	if err := ws.StoreWeights(o.Weights, drop); err != nil {
 		ld.Close()
 		return nil, fmt.Errorf("model %s: %w", ld.Name, err)
 	}
-	// The stored weights are copies: the file pages they were read from
-	// need not stay resident (tensors still viewing the mapping fault theirs
-	// back in). Advice only, so an error changes nothing.
-	_ = weights.DropPages(ld.closer)
 	return ld, nil
 }

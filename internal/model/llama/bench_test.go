@@ -18,7 +18,7 @@ func BenchmarkDecode512(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			m := stories(b, 1)
 			if packed {
-				if err := m.StoreWeights(tensor.F32); err != nil {
+				if err := m.StoreWeights(tensor.F32, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

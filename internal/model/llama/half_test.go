@@ -117,7 +117,7 @@ func TestHalfWeights(t *testing.T) {
 		for _, d := range []tensor.DType{tensor.BF16, tensor.F16} {
 			u := map[tensor.DType]float64{tensor.BF16: 0x1p-9, tensor.F16: 0x1p-11}[d]
 			mh := c.m()
-			if err := mh.StoreWeights(d); err != nil {
+			if err := mh.StoreWeights(d, nil); err != nil {
 				t.Fatal(err)
 			}
 			if mh.Layers[0].W1 != nil || mh.Layers[0].Attn.Wq != nil {

@@ -48,8 +48,9 @@ func (L *Layer) ffn() FFNWeights {
 // rounded once, to nearest even; the float32 slices are dropped.
 // Embeddings, norms and the classifier stay float32 as loaded. Decoding
 // (one token per sequence) then runs the packed or the half-precision
-// matrix–vector kernels, longer inputs their tiles.
-func (m *Model) StoreWeights(d tensor.DType) error {
+// matrix–vector kernels, longer inputs their tiles. done (nil: none) is
+// called after each layer.
+func (m *Model) StoreWeights(d tensor.DType, done func()) error {
 	c := m.cfg
 	for l := range m.Layers {
 		L := &m.Layers[l]
@@ -61,6 +62,9 @@ func (m *Model) StoreWeights(d tensor.DType) error {
 			W3: tensor.StoreWeight(d, ffn.W3, c.HiddenDim, c.Dim),
 		}
 		L.W1, L.W2, L.W3 = nil, nil, nil
+		if done != nil {
+			done()
+		}
 	}
 	return nil
 }
