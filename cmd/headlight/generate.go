@@ -17,7 +17,7 @@ import (
 )
 
 // weightsHelp describes --weights of generate and bench generate.
-const weightsHelp = "precision of the attention and feed-forward weights: f32 (as stored), bf16 or f16 (rounded at load; half the bytes per decoded token, float32 accumulation)"
+const weightsHelp = "precision of the attention and feed-forward weights (Llama, GPT-2), packed at load: f32 (the file's values), bf16 or f16 (rounded; half the bytes per decoded token, float32 accumulation)"
 
 func runGenerate(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("headlight generate", flag.ContinueOnError)

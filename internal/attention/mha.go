@@ -62,6 +62,10 @@ func (m *MHA) StoreWeights(d tensor.DType) {
 	m.Wq, m.Wk, m.Wv, m.Wo = nil, nil, nil, nil
 }
 
+// Weights returns the projection weights as Stores: Stored, or the float32
+// fields wrapped when Stored is nil.
+func (m *MHA) Weights() MHAWeights { return m.weights() }
+
 // weights returns the projection weights as Stores (the float32 fields
 // wrapped when Stored is nil).
 func (m *MHA) weights() MHAWeights {

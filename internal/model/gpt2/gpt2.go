@@ -10,6 +10,7 @@ import (
 	"github.com/headlight/headlight/internal/kernels"
 	"github.com/headlight/headlight/internal/model"
 	"github.com/headlight/headlight/internal/nn"
+	"github.com/headlight/headlight/internal/tensor"
 	"github.com/headlight/headlight/internal/weights"
 )
 
@@ -34,6 +35,47 @@ type Layer struct {
 	WFc, BFc   []float32     // (inner, dim), (inner)
 	WProj      []float32     // (dim, inner)
 	BProj      []float32     // (dim)
+	// Stored, when set, holds WFc and WProj instead (then nil): see
+	// Model.StoreWeights.
+	Stored *MLPWeights
+}
+
+// MLPWeights are a layer's MLP weights in any tensor.DType, packed or not,
+// with the shapes of Layer's float32 fields.
+type MLPWeights struct {
+	FC, Proj tensor.Store
+}
+
+// mlp returns the MLP weights as Stores.
+func (L *Layer) mlp() MLPWeights {
+	if L.Stored != nil {
+		return *L.Stored
+	}
+	return MLPWeights{FC: tensor.FromF32(L.WFc), Proj: tensor.FromF32(L.WProj)}
+}
+
+// StoreWeights keeps every layer's attention projections and MLP weights
+// in d (model.WeightStorer, tensor.StoreWeight): float32 packed once for
+// kernels.MatMulPanels (every engine load does this), half precision
+// rounded once, to nearest even; the float32 slices are dropped.
+// Embeddings, norms and biases stay float32. done (nil: none) is called
+// after each layer.
+func (m *Model) StoreWeights(d tensor.DType, done func()) error {
+	c := m.cfg
+	for l := range m.Layers {
+		L := &m.Layers[l]
+		L.Attn.StoreWeights(d)
+		w := L.mlp()
+		L.Stored = &MLPWeights{
+			FC:   tensor.StoreWeight(d, w.FC, c.HiddenDim, c.Dim),
+			Proj: tensor.StoreWeight(d, w.Proj, c.Dim, c.HiddenDim),
+		}
+		L.WFc, L.WProj = nil, nil
+		if done != nil {
+			done()
+		}
+	}
+	return nil
 }
 
 // Model is a GPT-2 language model.
@@ -173,9 +215,10 @@ func (m *Model) Forward(s *model.State, tokens []int, seq int, lens []int, lastO
 		nn.Add(x, a)
 		// MLP: LayerNorm → c_fc → GELU → c_proj → residual.
 		nn.LayerNorm(h, x, L.LN2W, L.LN2B, c.NormEps)
-		kernels.MatMulTransB(pool, g, h, L.WFc, L.BFc, n, c.HiddenDim, c.Dim)
+		mw := L.mlp()
+		tensor.MatMulTransB(pool, g, h, mw.FC, L.BFc, n, c.HiddenDim, c.Dim)
 		nn.GELU(g)
-		kernels.MatMulTransB(pool, f, g, L.WProj, L.BProj, n, c.Dim, c.HiddenDim)
+		tensor.MatMulTransB(pool, f, g, mw.Proj, L.BProj, n, c.Dim, c.HiddenDim)
 		nn.Add(x, f)
 	}
 	nn.LayerNorm(x, x, m.LNFW, m.LNFB, c.NormEps)

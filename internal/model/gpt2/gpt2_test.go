@@ -28,6 +28,40 @@ func load(t *testing.T) *Model {
 // same tokens one at a time through the cache gives the same logits.
 func TestFixture(t *testing.T) { checkFixture(t, load(t)) }
 
+// TestFixturePacked: with its weights packed as every engine load packs
+// them (StoreWeights(F32): attention and MLP through kernels.MatMulPanels)
+// the model still gives PyTorch's logits, and written back as GGUF from
+// the packed stores it reads back the same.
+func TestFixturePacked(t *testing.T) {
+	m := load(t)
+	layers := 0
+	if err := m.StoreWeights(tensor.F32, func() { layers++ }); err != nil {
+		t.Fatal(err)
+	}
+	L := m.Layers[0]
+	if layers != len(m.Layers) || L.WFc != nil || L.Attn.Wq != nil || !L.Stored.FC.Packed() || !L.Attn.Stored.Wv.Packed() {
+		t.Fatalf("StoreWeights: %d callbacks for %d layers, float32 slices kept or stores not packed", layers, len(m.Layers))
+	}
+	checkFixture(t, m)
+	w := weights.NewGGUFWriter()
+	if err := m.WriteGGUF(w, "toy", "F32"); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := w.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	g, err := weights.ParseGGUF(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := FromGGUF(g, g, attention.NewEngine(kernels.NewPool(2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFixture(t, back)
+}
+
 // TestGGUFRoundTrip: the fixture model written as GGUF (llama.cpp's GPT-2
 // layout) and read back gives PyTorch's logits too.
 func TestGGUFRoundTrip(t *testing.T) {
