@@ -10,6 +10,7 @@ import (
 	"github.com/headlight/headlight/internal/attention"
 	"github.com/headlight/headlight/internal/model"
 	"github.com/headlight/headlight/internal/model/bert"
+	"github.com/headlight/headlight/internal/tensor"
 	"github.com/headlight/headlight/internal/tokenizer"
 	"github.com/headlight/headlight/internal/weights"
 )
@@ -140,6 +141,12 @@ func LoadEmbedder(dir string, eng *attention.Engine, bar io.Writer) (*Embedder, 
 	})
 	if err != nil {
 		return nil, err
+	}
+	// Packed weights, as LoadWithOptions keeps a decoder's; the file's
+	// pages are dropped after each layer (advice only).
+	if err := m.StoreWeights(tensor.F32, func() { _ = weights.DropPages(st) }); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("model %s: %w", dir, err)
 	}
 	return &Embedder{Name: filepath.Base(dir), Model: m, Tokenizer: tok, closer: st}, nil
 }

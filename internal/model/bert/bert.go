@@ -16,6 +16,7 @@ import (
 	"github.com/headlight/headlight/internal/attention"
 	"github.com/headlight/headlight/internal/model"
 	"github.com/headlight/headlight/internal/nn"
+	"github.com/headlight/headlight/internal/tensor"
 	"github.com/headlight/headlight/internal/weights"
 )
 
@@ -26,6 +27,47 @@ type Layer struct {
 	WI, BI     []float32     // (hidden, dim), (hidden) intermediate.dense
 	WO, BO     []float32     // (dim, hidden), (dim) output.dense
 	LN2W, LN2B []float32     // (dim) output.LayerNorm
+	// Stored, when set, holds WI and WO instead (then nil): see
+	// Model.StoreWeights.
+	Stored *FFNWeights
+}
+
+// FFNWeights are a layer's feed-forward weights in any tensor.DType,
+// packed or not, with the shapes of Layer's float32 fields.
+type FFNWeights struct {
+	I, O tensor.Store
+}
+
+// ffn returns the feed-forward weights as Stores.
+func (L *Layer) ffn() FFNWeights {
+	if L.Stored != nil {
+		return *L.Stored
+	}
+	return FFNWeights{I: tensor.FromF32(L.WI), O: tensor.FromF32(L.WO)}
+}
+
+// StoreWeights keeps every layer's attention projections and feed-forward
+// weights in d (tensor.StoreWeight): float32 packed once for
+// kernels.MatMulPanels (engine.LoadEmbedder does this), half precision
+// rounded once, to nearest even; the float32 slices are dropped.
+// Embeddings, norms, biases and the pooler stay float32. done (nil: none)
+// is called after each layer.
+func (m *Model) StoreWeights(d tensor.DType, done func()) error {
+	c := m.cfg
+	for l := range m.Layers {
+		L := &m.Layers[l]
+		L.Attn.StoreWeights(d)
+		w := L.ffn()
+		L.Stored = &FFNWeights{
+			I: tensor.StoreWeight(d, w.I, c.HiddenDim, c.Dim),
+			O: tensor.StoreWeight(d, w.O, c.Dim, c.HiddenDim),
+		}
+		L.WI, L.WO = nil, nil
+		if done != nil {
+			done()
+		}
+	}
+	return nil
 }
 
 // Model is a BERT encoder.

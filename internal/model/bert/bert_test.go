@@ -4,14 +4,33 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/headlight/headlight/internal/tensor"
 )
 
 // TestFixture: PyTorch's BertModel on a padded batch with token types —
 // last_hidden_state at every real position, pooler_output, and the
 // sentence-transformers mean pooling (plain and L2-normalised) computed from
-// our hidden states — within 1e-4.
+// our hidden states — within 1e-4, with the weights as loaded and packed
+// (StoreWeights(F32), as engine.LoadEmbedder keeps them).
 func TestFixture(t *testing.T) {
-	m := loadModel(t)
+	for _, packed := range []bool{false, true} {
+		t.Run(map[bool]string{false: "rowmajor", true: "packed"}[packed], func(t *testing.T) {
+			m := loadModel(t)
+			if packed {
+				if err := m.StoreWeights(tensor.F32, nil); err != nil {
+					t.Fatal(err)
+				}
+				if L := m.Layers[0]; L.WI != nil || !L.Stored.O.Packed() || !L.Attn.Stored.Wq.Packed() {
+					t.Fatal("StoreWeights(F32) did not pack the weights")
+				}
+			}
+			checkFixture(t, m)
+		})
+	}
+}
+
+func checkFixture(t *testing.T, m *Model) {
 	r := loadReference(t)
 	in := fixtureInput(r)
 	hidden, pooled, err := m.Encode(in)

@@ -7,6 +7,7 @@ import (
 	"github.com/headlight/headlight/internal/attention"
 	"github.com/headlight/headlight/internal/kernels"
 	"github.com/headlight/headlight/internal/nn"
+	"github.com/headlight/headlight/internal/tensor"
 )
 
 // EncodeInput is one right-padded batch of token sequences.
@@ -104,9 +105,10 @@ func (m *Model) Encode(in EncodeInput) (hidden, pooled []float32, err error) {
 		nn.Add(o, x)
 		nn.LayerNorm(a, o, L.LN1W, L.LN1B, c.NormEps)
 		// Feed-forward: intermediate dense → GELU → output dense → +residual → LayerNorm.
-		kernels.MatMulTransB(pool, g, a, L.WI, L.BI, n, c.HiddenDim, d)
+		fw := L.ffn()
+		tensor.MatMulTransB(pool, g, a, fw.I, L.BI, n, c.HiddenDim, d)
 		m.act(g)
-		kernels.MatMulTransB(pool, x, g, L.WO, L.BO, n, d, c.HiddenDim)
+		tensor.MatMulTransB(pool, x, g, fw.O, L.BO, n, d, c.HiddenDim)
 		nn.Add(x, a)
 		nn.LayerNorm(x, x, L.LN2W, L.LN2B, c.NormEps)
 	}
