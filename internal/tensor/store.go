@@ -106,7 +106,7 @@ func StoreWeight(d DType, s Store, n, k int) Store {
 	return PackHalf(d, vals, n, k)
 }
 
-// Packed reports whether the Store holds packed weights (PackF32).
+// Packed reports whether the Store holds packed weights (PackF32, PackHalf).
 func (s Store) Packed() bool { return s.panels != nil }
 
 // NewStore allocates a zeroed Store of n elements.
@@ -196,7 +196,7 @@ func (s Store) Set(off int, src []float32) {
 // Slice returns the sub-Store [from, to) sharing memory with s.
 func (s Store) Slice(from, to int) Store {
 	if s.panels != nil {
-		panic("tensor.Store.Slice: a packed Store (PackF32) has no contiguous sub-Store")
+		panic("tensor.Store.Slice: a packed Store (PackF32, PackHalf) has no contiguous sub-Store")
 	}
 	if s.dtype == F32 {
 		return Store{dtype: F32, f32: s.f32[from:to]}
