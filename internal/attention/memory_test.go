@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/headlight/headlight/internal/tensor"
+	"github.com/headlight/headlight/internal/testutil"
 )
 
 // TestMemoryLinear: what one fused call allocates grows linearly with the
@@ -41,7 +42,11 @@ func TestMemoryLinear(t *testing.T) {
 	}
 	small, large := alloc(4<<10), alloc(64<<10)
 	t.Logf("bytes allocated per call: seq 4k %.0f, seq 64k %.0f (ratio %.1f for 16× the length)", small, large, large/small)
-	if large > 17*small+64<<10 {
+	// Under the race detector sync.Pool drops items at random, so both
+	// figures are random re-allocations of pooled scratch (4–57 KB at 4k
+	// positions, 12–135 KB at 64k in five runs) and their ratio says
+	// nothing; the plain test run checks it, the bound below holds in both.
+	if !testutil.Race && large > 17*small+64<<10 {
 		t.Errorf("allocation grew %.1f× for 16× the sequence: not linear", large/small)
 	}
 	if large > 16<<20 {
