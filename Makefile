@@ -77,6 +77,10 @@ fixtures:
 # Installs Debian's python3-torch and libopenblas0-openmp when missing (as root) and pins
 # libblas.so.3 / liblapack.so.3 to the OpenBLAS-OpenMP variant: Debian's default reference BLAS
 # is ~30× slower. run.py checks which BLAS torch has mapped and refuses to run on another.
+.PHONY: bench-panels
+bench-panels: ## MatMulPanels against MatMulTransB with benchstat (COUNT=6)
+	bash bench/panels.sh
+
 .PHONY: bench-decode-peers
 bench-decode-peers: ## decoding tokens/s against bench/peers/llama2c/ref.c (a C decoder to run.c's algorithm; needs gcc)
 	/usr/bin/python3 bench/peers/decode.py $(DECODEFLAGS)
