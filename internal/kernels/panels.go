@@ -215,10 +215,9 @@ func panelBlock(c, a []float32, w *Panels, bias []float32, m, i0, i1, q0, q1 int
 // float32 accumulator per element, p increasing.
 func panelBlockGo(c, a []float32, w *Panels, i0, i1, j0, j1 int) {
 	n, k := w.N, w.K
-	var buf *[]float32
+	buf := w.panelBuf()
 	for q := j0 / panelW; q*panelW < j1; q++ {
-		pan, b := w.panelF32(q, buf)
-		buf = b
+		pan := w.panelF32(q, buf)
 		for j := q * panelW; j < min(j1, (q+1)*panelW); j++ {
 			col := pan[j%panelW:]
 			for i := i0; i < i1; i++ {
@@ -237,30 +236,37 @@ func panelBlockGo(c, a []float32, w *Panels, i0, i1, j0, j1 int) {
 // allocates nothing).
 var panelBufs = sync.Pool{New: func() any { return new([]float32) }}
 
-// panelF32 returns panel q in float32: w's own data, or (half-precision
-// panels) the panel widened into buf, taken from panelBufs when nil; the
-// buffer used is returned for the next panel and putPanelBuf.
-func (w *Panels) panelF32(q int, buf *[]float32) ([]float32, *[]float32) {
-	pk := panelW * w.K
+// panelBuf returns a buffer for panelF32 from panelBufs when w is half
+// precision, nil when its float32 panels are read in place; putPanelBuf
+// gives it back.
+func (w *Panels) panelBuf() *[]float32 {
 	if w.hdata == nil {
-		return w.data[q*pk : (q+1)*pk], buf
+		return nil
 	}
-	if buf == nil {
-		buf = panelBufs.Get().(*[]float32)
-	}
-	if cap(*buf) < pk {
+	buf := panelBufs.Get().(*[]float32)
+	if pk := panelW * w.K; cap(*buf) < pk {
 		*buf = make([]float32, pk)
 	}
-	pan := (*buf)[:pk]
-	w.half.Widen(pan, w.hdata[q*pk:(q+1)*pk])
-	return pan, buf
+	return buf
 }
 
-// putPanelBuf returns a buffer of panelF32 to the pool (nil: nothing).
+// putPanelBuf returns a buffer of panelBuf to the pool (nil: nothing).
 func putPanelBuf(buf *[]float32) {
 	if buf != nil {
 		panelBufs.Put(buf)
 	}
+}
+
+// panelF32 returns panel q in float32: w's own data, or the half-precision
+// panel widened into buf (from panelBuf).
+func (w *Panels) panelF32(q int, buf *[]float32) []float32 {
+	pk := panelW * w.K
+	if w.hdata == nil {
+		return w.data[q*pk : (q+1)*pk]
+	}
+	pan := (*buf)[:pk]
+	w.half.Widen(pan, w.hdata[q*pk:(q+1)*pk])
+	return pan
 }
 
 // gemvPanelsCall multiplies one row ai of a by the p panels q…q+p-1 of w
@@ -351,10 +357,9 @@ func panelGemvAVX2(c, ai []float32, w *Panels, q0, q1 int) {
 // precision) meets every row tile of the block in turn.
 func panelTilesAVX2(c, a []float32, w *Panels, i0, i1, q0, q1 int) {
 	n, k := w.N, w.K
-	var buf *[]float32
+	buf := w.panelBuf()
 	for q := q0; q < q1; q++ {
-		var b []float32
-		b, buf = w.panelF32(q, buf)
+		b := w.panelF32(q, buf)
 		j := q * panelW
 		if j+panelW <= n {
 			for i := i0; i < i1; {
@@ -375,18 +380,4 @@ func panelTilesAVX2(c, a []float32, w *Panels, i0, i1, q0, q1 int) {
 		}
 	}
 	putPanelBuf(buf)
-}
-
-// tileRows is the height of the next tile for rows rows left: 6, then 4,
-// 2 or 1.
-func tileRows(rows int) int {
-	switch {
-	case rows >= 6:
-		return 6
-	case rows >= 4:
-		return 4
-	case rows >= 2:
-		return 2
-	}
-	return 1
 }

@@ -111,10 +111,7 @@ func mmRows(kind mmKind, c []float32, ldc int, a []float32, lda int, b []float32
 	}
 	n16 := n &^ 15
 	for i := 0; i < m && n16 > 0; {
-		rows := MMRows
-		for rows > m-i {
-			rows = max(1, rows-2) // 6, 4, 2, 1
-		}
+		rows := tileRows(m - i)
 		ai := i * lda // first element of row i of a (of column i when transposed)
 		if kind == mmAddT {
 			ai = i
@@ -125,6 +122,21 @@ func mmRows(kind mmKind, c []float32, ldc int, a []float32, lda int, b []float32
 	if n16 < n {
 		mmGo(kind, c, ldc, a, lda, b, ldb, 0, m, n16, n, k, alpha)
 	}
+}
+
+// tileRows is the height of the next register tile (mmTileRows of the
+// generator) for rows rows left: 6, then 4, 2 or 1 (MatMulPanels and
+// MatMulRows alike).
+func tileRows(rows int) int {
+	switch {
+	case rows >= 6:
+		return 6
+	case rows >= 4:
+		return 4
+	case rows >= 2:
+		return 2
+	}
+	return 1
 }
 
 // mmGo is the pure-Go twin of MatMulRows, MatMulAddRows and MatMulTAddRows
