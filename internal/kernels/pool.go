@@ -99,19 +99,15 @@ const Spin = 200 * time.Microsecond
 // next returns the next job, or false once the pool is closed: it polls the
 // queue for up to Spin, then waits on it.
 func (p *Pool) next() (*job, bool) {
-	var start time.Time
-	for i := 0; ; i++ {
+	start := time.Now()
+	for i := 1; ; i++ {
 		select {
 		case j, ok := <-p.jobs:
 			return j, ok
 		default:
 		}
-		if i%64 == 0 {
-			if i == 0 {
-				start = time.Now()
-			} else if time.Since(start) > Spin {
-				break
-			}
+		if i%64 == 0 && time.Since(start) > Spin { // the clock every 64 polls
+			break
 		}
 		runtime.Gosched()
 	}
