@@ -54,7 +54,7 @@ func (m *MHA) StoreWeights(d tensor.DType) {
 		return
 	}
 	qd, kvd := m.Heads*m.HeadDim, m.KVHeads*m.HeadDim
-	ws := m.weights()
+	ws := m.Weights()
 	m.Stored = &MHAWeights{
 		Wq: tensor.StoreWeight(d, ws.Wq, qd, m.DModel), Wk: tensor.StoreWeight(d, ws.Wk, kvd, m.KDim),
 		Wv: tensor.StoreWeight(d, ws.Wv, kvd, m.VDim), Wo: tensor.StoreWeight(d, ws.Wo, m.DModel, qd),
@@ -64,11 +64,7 @@ func (m *MHA) StoreWeights(d tensor.DType) {
 
 // Weights returns the projection weights as Stores: Stored, or the float32
 // fields wrapped when Stored is nil.
-func (m *MHA) Weights() MHAWeights { return m.weights() }
-
-// weights returns the projection weights as Stores (the float32 fields
-// wrapped when Stored is nil).
-func (m *MHA) weights() MHAWeights {
+func (m *MHA) Weights() MHAWeights {
 	if m.Stored != nil {
 		return *m.Stored
 	}
@@ -123,7 +119,7 @@ func (m *MHA) Check() error {
 		return fmt.Errorf("%w: RoPE head dim %d ≠ head dim %d", ErrShape, m.RoPE.HeadDim, d)
 	}
 	qd, kvd := m.Heads*d, m.KVHeads*d
-	ws := m.weights()
+	ws := m.Weights()
 	for _, w := range []struct {
 		name string
 		x    tensor.Store
@@ -170,7 +166,7 @@ func (m *MHA) Forward(e *Engine, in *Input) ([]float32, error) {
 	d := m.HeadDim
 	qd, kvd := m.Heads*d, m.KVHeads*d
 	pool := e.pool
-	ws := m.weights()
+	ws := m.Weights()
 
 	ar := in.Arena
 	q := ar.Floats(B * Sq * qd) // (batch, seqQ, heads·headDim)

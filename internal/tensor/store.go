@@ -95,11 +95,7 @@ func StoreWeight(d DType, s Store, n, k int) Store {
 	if s.Packed() && s.dtype == d {
 		return s
 	}
-	vals := s.F32()
-	if vals == nil {
-		vals = make([]float32, n*k)
-		s.Get(0, vals)
-	}
+	vals := s.Values()
 	if d == F32 {
 		return PackF32(vals, n, k)
 	}
@@ -151,6 +147,17 @@ func (s Store) F32() []float32 {
 		return s.f32
 	}
 	return nil
+}
+
+// Values returns the Store's elements as float32 in order: its own slice
+// when it is float32 and not packed, else a widened or unpacked copy.
+func (s Store) Values() []float32 {
+	if f := s.F32(); f != nil {
+		return f
+	}
+	out := make([]float32, s.Len())
+	s.Get(0, out)
+	return out
 }
 
 // Get widens elements [off, off+len(dst)) into dst.

@@ -5,7 +5,6 @@ import (
 
 	"github.com/headlight/headlight/internal/attention"
 	"github.com/headlight/headlight/internal/model"
-	"github.com/headlight/headlight/internal/tensor"
 	"github.com/headlight/headlight/internal/weights"
 )
 
@@ -112,15 +111,15 @@ func (m *Model) WriteGGUF(w *weights.GGUFWriter, name, dtype string) error {
 		L := &m.Layers[l]
 		p := fmt.Sprintf("blk.%d.", l)
 		aw, mw := L.Attn.Weights(), L.mlp()
-		qkv := append(append(values(aw.Wq), values(aw.Wk)...), values(aw.Wv)...)
+		qkv := append(append(append([]float32{}, aw.Wq.Values()...), aw.Wk.Values()...), aw.Wv.Values()...) // a new slice: Values may be the model's own
 		bqkv := append(append(append([]float32{}, L.Attn.Bq...), L.Attn.Bk...), L.Attn.Bv...)
 		ts = append(ts,
 			t{p + "attn_norm.weight", "F32", L.LN1W, []int{d}}, t{p + "attn_norm.bias", "F32", L.LN1B, []int{d}},
 			t{p + "attn_qkv.weight", dtype, qkv, []int{3 * d, d}}, t{p + "attn_qkv.bias", "F32", bqkv, []int{3 * d}},
-			t{p + "attn_output.weight", dtype, values(aw.Wo), []int{d, d}}, t{p + "attn_output.bias", "F32", L.Attn.Bo, []int{d}},
+			t{p + "attn_output.weight", dtype, aw.Wo.Values(), []int{d, d}}, t{p + "attn_output.bias", "F32", L.Attn.Bo, []int{d}},
 			t{p + "ffn_norm.weight", "F32", L.LN2W, []int{d}}, t{p + "ffn_norm.bias", "F32", L.LN2B, []int{d}},
-			t{p + "ffn_up.weight", dtype, values(mw.FC), []int{inner, d}}, t{p + "ffn_up.bias", "F32", L.BFc, []int{inner}},
-			t{p + "ffn_down.weight", dtype, values(mw.Proj), []int{d, inner}}, t{p + "ffn_down.bias", "F32", L.BProj, []int{d}})
+			t{p + "ffn_up.weight", dtype, mw.FC.Values(), []int{inner, d}}, t{p + "ffn_up.bias", "F32", L.BFc, []int{inner}},
+			t{p + "ffn_down.weight", dtype, mw.Proj.Values(), []int{d, inner}}, t{p + "ffn_down.bias", "F32", L.BProj, []int{d}})
 	}
 	ts = append(ts, t{"output_norm.weight", "F32", m.LNFW, []int{d}}, t{"output_norm.bias", "F32", m.LNFB, []int{d}})
 	for _, x := range ts {
@@ -129,15 +128,4 @@ func (m *Model) WriteGGUF(w *weights.GGUFWriter, name, dtype string) error {
 		}
 	}
 	return nil
-}
-
-// values returns a weight Store's values in row-major float32: its own
-// slice when it has one, else a widened or unpacked copy.
-func values(s tensor.Store) []float32 {
-	if f := s.F32(); f != nil {
-		return f
-	}
-	out := make([]float32, s.Len())
-	s.Get(0, out)
-	return out
 }
