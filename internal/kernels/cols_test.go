@@ -166,3 +166,26 @@ func TestColExpShiftSum(t *testing.T) {
 func same32(a, b float32) bool {
 	return math.Float32bits(a) == math.Float32bits(b) || a != a && b != b
 }
+
+// BenchmarkColExpShiftSum is the online softmax's exp pass over one key tile
+// of the fused attention kernel: 64 keys × 64 queries (row stride 64), with
+// and without the entropy term; ns/exp is per weight.
+func BenchmarkColExpShiftSum(b *testing.B) {
+	const m, n = 64, 64
+	rng := rand.New(rand.NewPCG(25, 26))
+	s, lds, shift := colCase(rng, m, n, false)
+	p := make([]float32, m*n)
+	sum, tt := make([]float32, n), make([]float32, n)
+	for _, withT := range []bool{false, true} {
+		b.Run(fmt.Sprintf("t=%v", withT), func(b *testing.B) {
+			var tn []float32
+			if withT {
+				tn = tt
+			}
+			for b.Loop() {
+				ColExpShiftSum(p, n, s, lds, m, n, shift, sum, tn)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*m*n), "ns/exp")
+		})
+	}
+}

@@ -67,11 +67,17 @@ func genColMaxCount() {
 	RET()
 }
 
+// colUnroll is how many rows colExpShiftSum*AVX2 take per step: their exps
+// are independent and interleaved (expFastN); the rows' sums still run in
+// row order.
+const colUnroll = 4
+
 // genColExpShiftSum writes colExpShiftSumAVX2 (withT: colExpShiftSumTAVX2):
 // for each column j < n, p[i][j] = Exp(s[i][j] − shift[j]) for i < m (expVec,
 // Exp's bits), sum[j] = Σ_i p[i][j] with i increasing from 0 (one lane per
 // column, so the order is the twin's), and with withT t[j] = Σ_i
-// p[i][j]·max(s[i][j] − shift[j], lo) in the same order. p may be s.
+// p[i][j]·max(s[i][j] − shift[j], lo) in the same order. p may be s. Rows go
+// colUnroll at a time, the last m%colUnroll one by one.
 func genColExpShiftSum(withT bool) {
 	name := "colExpShiftSumAVX2"
 	sig := "func(p []float32, ldp int, s []float32, lds, m, n int, shift, sum []float32)"
@@ -84,59 +90,80 @@ func genColExpShiftSum(withT bool) {
 	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
 	Doc(doc)
-	pp := Load(Param("p").Base(), GP64())
 	ldp := Load(Param("ldp"), GP64())
 	SHLQ(U8(2), ldp)
-	sp := Load(Param("s").Base(), GP64())
 	lds := Load(Param("lds"), GP64())
 	SHLQ(U8(2), lds)
-	m := Load(Param("m"), GP64())
-	n := Load(Param("n"), GP64())
-	shp := Load(Param("shift").Base(), GP64())
-	sump := Load(Param("sum").Base(), GP64())
-	var tp reg.Register
-	if withT {
-		tp = Load(Param("t").Base(), GP64())
-	}
 	cb := GP64()
 	LEAQ(expConst, cb)
 	lo := Mem{Base: cb, Disp: 32 * cLo}
 	j := GP64()
 	XORQ(j, j)
 	Label(name + "_cols")
-	CMPQ(j, n)
+	CMPQ(j, Load(Param("n"), GP64()))
 	JAE(LabelRef(name + "_done"))
-	sh, acc, tacc := YMM(), YMM(), YMM()
-	VMOVUPS(at(shp, j, 0), sh)
+	sh := Mem{Base: Load(Param("shift").Base(), GP64()), Index: j, Scale: 4}
+	acc, tacc := YMM(), YMM()
 	VXORPS(acc, acc, acc)
 	VXORPS(tacc, tacc, tacc)
 	rs, rd := GP64(), GP64()
+	sp := Load(Param("s").Base(), GP64())
 	LEAQ(Mem{Base: sp, Index: j, Scale: 4}, rs)
+	pp := Load(Param("p").Base(), GP64())
 	LEAQ(Mem{Base: pp, Index: j, Scale: 4}, rd)
-	i := GP64()
-	MOVQ(m, i)
+	i := Load(Param("m"), GP64())
+	// The exps of the rows at srows (stored at prows), then their sums in
+	// row order.
+	step := func(srows, prows []Mem, label string) {
+		xs, ys := make([]reg.VecVirtual, len(srows)), make([]reg.VecVirtual, len(srows))
+		for r := range srows {
+			xs[r], ys[r] = YMM(), YMM()
+			VMOVUPS(srows[r], xs[r])
+			VSUBPS(sh, xs[r], xs[r])
+		}
+		expCheckedN(cb, xs, ys, label)
+		for r := range srows {
+			if withT { // before the store: p may be s
+				x := YMM() // expCheckedN clobbered xs
+				VMOVUPS(srows[r], x)
+				VSUBPS(sh, x, x)
+				VMAXPS(lo, x, x) // NaN stays NaN through y
+				VMULPS(x, ys[r], x)
+				VADDPS(x, tacc, tacc)
+			}
+			VMOVUPS(ys[r], prows[r])
+			VADDPS(ys[r], acc, acc)
+		}
+	}
+	// rows is base, base+ld, base+2·ld, … (n ≤ 4): the last two from base2
+	// = base+2·ld.
+	rows := func(base, base2, ld reg.Register, n int) []Mem {
+		m := []Mem{{Base: base}, {Base: base, Index: ld, Scale: 1}, {Base: base2}, {Base: base2, Index: ld, Scale: 1}}
+		return m[:n]
+	}
 	Label(name + "_rows")
+	CMPQ(i, U8(colUnroll))
+	JB(LabelRef(name + "_tail"))
+	rs2, rd2 := GP64(), GP64()
+	LEAQ(Mem{Base: rs, Index: lds, Scale: 2}, rs2)
+	LEAQ(Mem{Base: rd, Index: ldp, Scale: 2}, rd2)
+	step(rows(rs, rs2, lds, colUnroll), rows(rd, rd2, ldp, colUnroll), name+"_u")
+	LEAQ(Mem{Base: rs2, Index: lds, Scale: 2}, rs)
+	LEAQ(Mem{Base: rd2, Index: ldp, Scale: 2}, rd)
+	SUBQ(U8(colUnroll), i)
+	JMP(LabelRef(name + "_rows"))
+	Label(name + "_tail")
 	TESTQ(i, i)
 	JZ(LabelRef(name + "_store"))
-	x, y := YMM(), YMM()
-	VMOVUPS(Mem{Base: rs}, x)
-	VSUBPS(sh, x, x)
-	expChecked(cb, x, y, name)
-	VMOVUPS(y, Mem{Base: rd})
-	VADDPS(y, acc, acc)
-	if withT {
-		VMAXPS(lo, x, x) // NaN stays NaN through y
-		VMULPS(x, y, x)
-		VADDPS(x, tacc, tacc)
-	}
+	step(rows(rs, nil, lds, 1), rows(rd, nil, ldp, 1), name+"_t")
 	ADDQ(lds, rs)
 	ADDQ(ldp, rd)
 	DECQ(i)
-	JMP(LabelRef(name + "_rows"))
+	JMP(LabelRef(name + "_tail"))
 	Label(name + "_store")
-	VMOVUPS(acc, at(sump, j, 0))
+	VMOVUPS(acc, at(Load(Param("sum").Base(), GP64()), j, 0))
 	if withT {
-		VMOVUPS(tacc, at(tp, j, 0))
+		VMOVUPS(tacc, at(Load(Param("t").Base(), GP64()), j, 0))
 	}
 	ADDQ(U8(8), j)
 	JMP(LabelRef(name + "_cols"))

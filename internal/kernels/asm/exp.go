@@ -67,34 +67,117 @@ const fastHi = 88.0
 // is above fastHi or NaN (the usual case under softmax, where x ≤ 0), else
 // through expVec; label names the branch targets.
 func expChecked(cb reg.Register, x, y reg.VecVirtual, label string) {
+	expCheckedN(cb, []reg.VecVirtual{x}, []reg.VecVirtual{y}, label)
+}
+
+// expCheckedN is expChecked for several streams: all of them go through
+// expFastN unless a lane of one is above fastHi or NaN, when each goes
+// through expVec. xs are clobbered.
+func expCheckedN(cb reg.Register, xs, ys []reg.VecVirtual, label string) {
 	u := YMM()
-	VCMPPS(U8(0x16), Mem{Base: cb, Disp: 32 * cFast}, x, u) // NLE_UQ: x > fastHi or NaN
+	VCMPPS(U8(0x16), Mem{Base: cb, Disp: 32 * cFast}, xs[0], u) // NLE_UQ: x > fastHi or NaN
+	for _, x := range xs[1:] {
+		w := YMM()
+		VCMPPS(U8(0x16), Mem{Base: cb, Disp: 32 * cFast}, x, w)
+		VORPS(w, u, u)
+	}
 	m := GP32()
 	VMOVMSKPS(u, m)
 	TESTL(m, m)
 	JNZ(LabelRef(label + "_slow"))
-	expFast(cb, x, y)
+	expFastN(cb, xs, ys)
 	JMP(LabelRef(label + "_join"))
 	Label(label + "_slow")
-	expVec(cb, x, y)
+	for i := range xs {
+		expVec(cb, xs[i], ys[i])
+	}
 	Label(label + "_join")
 }
 
-// expFast is expVec for lanes that are neither NaN nor above fastHi: the same
-// operations in the same order, less those that change nothing there (the
-// clamp at hi, the 2^k split, which multiplies by 1, and the +Inf and NaN
-// blends), so each lane has Exp's bits.
+// expFast is expFastN for one stream.
 func expFast(cb reg.Register, x, y reg.VecVirtual) {
+	expFastN(cb, []reg.VecVirtual{x}, []reg.VecVirtual{y})
+}
+
+// expFastN sets ys[i] = Exp(xs[i]) for lanes that are neither NaN nor above
+// fastHi: expVec's operations in the same order, less those that change
+// nothing there (the clamp at hi, the 2^k split, which multiplies by 1, and
+// the +Inf and NaN blends), so each lane has Exp's bits. The streams' steps
+// are interleaved: each stream is one ~25-operation dependency chain, and
+// the out-of-order window overlaps only a couple of them unless they are
+// issued side by side. Lanes below lo get the scale +0 in place of 2^k, so
+// y·scale is the +0 that masking the product gave, without ever forming a
+// subnormal product (a microcode assist that made masked keys ~3× slower).
+// xs are clobbered.
+func expFastN(cb reg.Register, xs, ys []reg.VecVirtual) {
 	c := func(slot int) Mem { return Mem{Base: cb, Disp: 32 * slot} }
-	xc := YMM()
-	VMAXPS(c(cLo), x, xc)
-	k := expReduce(cb, xc, y)
-	VPADDD(c(c127), k, k)
-	VPSLLD(U8(23), k, k)
-	VMULPS(k, y, y)
-	u := YMM()
-	VCMPPS(U8(0x1d), c(cLo), x, u) // GE_OQ: below lo gives 0
-	VANDPS(u, y, y)
+	n := len(xs)
+	vecs := func() []reg.VecVirtual {
+		v := make([]reg.VecVirtual, n)
+		for i := range v {
+			v[i] = YMM()
+		}
+		return v
+	}
+	// Registers: at most three per stream at a time, plus one temporary, so
+	// that four streams and two accumulators fit in the 16 ymm of AVX2 (avo
+	// would otherwise take AVX-512's Y16–Y31; TestNoEVEXRegisters).
+	xc, sc := vecs(), xs
+	for i := range n {
+		VMAXPS(c(cLo), xs[i], xc[i])
+		VCMPPS(U8(0x1d), c(cLo), xs[i], sc[i]) // GE_OQ: below lo gives 0
+	}
+	// k = round(x·log2e) via the magic constant; kf = float32(k); the scale
+	// 2^k (masked) from k's bits.
+	t := vecs()
+	for i := range n {
+		VMULPS(c(cLog2e), xc[i], t[i])
+	}
+	for i := range n {
+		VADDPS(c(cMagic), t[i], t[i])
+	}
+	for i := range n {
+		u := YMM()
+		VPSUBD(c(cMagic), t[i], u)
+		VPADDD(c(c127), u, u)
+		VPSLLD(U8(23), u, u)
+		VANDPS(u, sc[i], sc[i])
+	}
+	kf := t
+	for i := range n {
+		VSUBPS(c(cMagic), t[i], kf[i])
+	}
+	// r = (x − kf·c1) − kf·c2
+	r := vecs()
+	for i := range n {
+		VMULPS(c(cC1), kf[i], r[i])
+		VSUBPS(r[i], xc[i], r[i])
+	}
+	for i := range n {
+		VMULPS(c(cC2), kf[i], kf[i])
+		VSUBPS(kf[i], r[i], r[i])
+	}
+	// p(r) in ys, then y = ((p·r² + r) + 1)·scale
+	p := ys
+	for i := range n {
+		VMULPS(c(cP0), r[i], p[i])
+	}
+	for s := cP1; s <= cP5; s++ {
+		for i := range n {
+			if s > cP1 {
+				VMULPS(r[i], p[i], p[i])
+			}
+			VADDPS(c(s), p[i], p[i])
+		}
+	}
+	for i := range n {
+		u := YMM()
+		VMULPS(r[i], r[i], u)
+		VMULPS(u, p[i], p[i])
+		VADDPS(r[i], p[i], p[i])
+		VADDPS(c(cOne), p[i], p[i])
+		VMULPS(sc[i], p[i], p[i])
+	}
 }
 
 // expReduce is the core of expVec and expFast: for the clamped argument xc
@@ -202,6 +285,8 @@ func genExpShiftSum(withT bool) {
 	VMOVUPS(y, at(dp, i, 0))
 	VADDPS(y, acc, acc)
 	if withT {
+		VMOVUPS(at(sp, i, 0), x) // expChecked clobbered x
+		VSUBPS(sh, x, x)
 		VMAXPS(lo, x, x) // NaN stays NaN through y
 		VMULPS(x, y, x)
 		VADDPS(x, tacc, tacc)
