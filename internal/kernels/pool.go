@@ -50,7 +50,8 @@ func (p *Pool) WithSerialWork(work int64) *Pool {
 
 type job struct {
 	n    int64
-	next atomic.Int64
+	next atomic.Int64 // the next index to claim
+	done atomic.Int64 // indices that have run
 	fn   func(worker, i int)
 	wg   sync.WaitGroup
 }
@@ -88,28 +89,34 @@ func (p *Pool) worker(w int) {
 }
 
 // Spin is how long an idle helper keeps polling for the next job before it
-// parks on the queue. A parked helper takes tens of microseconds to wake on
-// a VM, and by then the caller has claimed most indices of a short job:
-// decoding the 768-wide model on 2 threads, the helper ran a quarter of the
-// pooled work and 2 threads decoded no faster than one. Polling (yielding
-// to other goroutines in between, as OpenMP's spin-wait before sleeping)
-// catches the job at once; an idle pool costs at most this much CPU per job.
+// parks on the queue, and how long Run's caller polls for the helpers'
+// last indices before it sleeps. A parked helper takes tens of microseconds
+// to wake on a VM, and by then the caller has claimed most indices of a
+// short job: decoding the 768-wide model on 2 threads, the helper ran a
+// quarter of the pooled work and 2 threads decoded no faster than one.
+// Polling (as OpenMP's spin-wait before sleeping) catches the job at once;
+// an idle pool costs at most this much CPU per job. The poll reads the
+// queue's length and does not yield: yielding (runtime.Gosched) sent the
+// helper through the scheduler and delayed its start by ~19 µs
+// (BenchmarkPoolHandoff).
 const Spin = 200 * time.Microsecond
 
 // next returns the next job, or false once the pool is closed: it polls the
-// queue for up to Spin, then waits on it.
+// queue for up to Spin, then waits on it. (A polling goroutine is still
+// preempted by the runtime when others need its P.)
 func (p *Pool) next() (*job, bool) {
 	start := time.Now()
 	for i := 1; ; i++ {
-		select {
-		case j, ok := <-p.jobs:
-			return j, ok
-		default:
+		if len(p.jobs) > 0 {
+			select {
+			case j, ok := <-p.jobs:
+				return j, ok
+			default:
+			}
 		}
-		if i%64 == 0 && time.Since(start) > Spin { // the clock every 64 polls
+		if i%256 == 0 && time.Since(start) > Spin { // the clock every 256 polls
 			break
 		}
-		runtime.Gosched()
 	}
 	j, ok := <-p.jobs
 	return j, ok
@@ -122,8 +129,24 @@ func (j *job) drain(w int) {
 			return
 		}
 		j.fn(w, int(i))
+		j.done.Add(1)
 		j.wg.Done()
 	}
+}
+
+// wait returns once every index of j has run. It polls first, for up to
+// Spin: a caller parked in the WaitGroup is made runnable by the helper's
+// last Done on the helper's own P, where it waits behind the polling helper
+// until another P steals it (tens of microseconds on a VM), whereas a
+// polling caller never sleeps and the helpers' Done wakes nobody.
+func (j *job) wait() {
+	start := time.Now()
+	for i := 1; j.done.Load() < j.n; i++ {
+		if i%256 == 0 && time.Since(start) > Spin {
+			break
+		}
+	}
+	j.wg.Wait()
 }
 
 // Run calls fn(worker, i) for every i in [0, n) and returns when all calls
@@ -160,7 +183,7 @@ func (p *Pool) Run(n int, fn func(worker, i int)) {
 		}
 	}
 	j.drain(0)
-	j.wg.Wait()
+	j.wait()
 }
 
 // Close stops the pool's goroutines. Run must not be called after Close.
