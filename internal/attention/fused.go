@@ -17,6 +17,9 @@ const (
 	// (its products work on 16 queries at a time; fewer go row by row, as a
 	// decoding step's single query does).
 	tiledMinRows = 2
+	// rowWork weighs the multiply-adds of single-row calls for the pool's
+	// serial threshold (see Attend).
+	rowWork = 8
 )
 
 // Engine runs attention on a worker pool. It is safe for concurrent use.
@@ -182,8 +185,17 @@ func (e *Engine) Attend(sh Shape, o *Options, q []float32, k, v tensor.Store, ou
 	parts := c.parts
 	c.q, c.k, c.v, c.out, c.st, c.nQT, c.bh = q, k, v, out, st, nQT, bh
 	defer c.release()
-	// Work in multiply-adds (QKᵀ and PV, masks ignored).
-	pool := e.pool.For(2 * int64(bh) * int64(sh.SeqQ) * int64(sh.SeqK) * int64(sh.HeadDim))
+	// Work in multiply-adds (QKᵀ and PV, masks ignored). A decoding step's
+	// items (one query row: itemRows) stream their keys and values once, from
+	// memory rather than cache, so their multiply-adds weigh rowWork times a
+	// tile's (as kernels.MatMulPanels weighs its matrix–vector products):
+	// the 768-wide model's 12 heads at 128 positions then split over the pool
+	// instead of keeping its helper idle.
+	work := 2 * int64(bh) * int64(sh.SeqQ) * int64(sh.SeqK) * int64(sh.HeadDim)
+	if sh.SeqQ < tiledMinRows {
+		work *= rowWork
+	}
+	pool := e.pool.For(work)
 	if pool == nil {
 		sc := e.getScratch(sh.HeadDim)
 		for t := range items {
