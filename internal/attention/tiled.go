@@ -97,13 +97,19 @@ func (p *plan) itemTiled(sc *scratch, q []float32, k, v tensor.Store, out []floa
 	// Normalise each row, store it and take its statistics; rows whose output
 	// is not finite are redone by itemRows below.
 	var redo [tileQ]bool
+	var inv [tileQ]float32
+	var sumSq [tileQ]float64
+	for r := 0; r < rows; r++ {
+		inv[r] = 1 // a row without weight keeps its zeros
+		if l[r] > 0 || l[r] != l[r] || bad[r] {
+			inv[r] = 1 / l[r]
+		}
+	}
+	kernels.ScaleSumSquaresRows(inv[:rows], o, d, rows, d, sumSq[:rows])
 	for r := 0; r < rows; r++ {
 		i := i0 + r
 		acc := o[r*d : (r+1)*d]
-		if l[r] > 0 || l[r] != l[r] || bad[r] {
-			kernels.Scale(1/l[r], acc)
-		}
-		ss := kernels.SumSquares(acc)
+		ss := sumSq[r]
 		if math.IsNaN(ss) || math.IsInf(ss, 0) {
 			redo[r] = true
 			continue

@@ -1,5 +1,7 @@
 package kernels
 
+import "fmt"
+
 // Dot returns Σ x[i]*y[i].
 //
 //	for i := range x { s += x[i] * y[i] }
@@ -135,4 +137,29 @@ func ScaleSumSquares(a float32, x []float32) float64 {
 		x[i] *= a
 	}
 	return sumSquaresGo(x)
+}
+
+// ScaleSumSquaresRows is ScaleSumSquares on each row r < rows of the (rows,
+// n) matrix x with row stride ld, by its own factor a[r]:
+//
+//	for r := 0; r < rows; r++ { ss[r] = ScaleSumSquares(a[r], x[r*ld : r*ld+n]) }
+//
+// with each row's bits as ScaleSumSquares gives them. The AVX2 path runs four
+// rows side by side when n is a multiple of 8 (the fused attention kernel's
+// output rows: one row's sum is a chain of dependent FMAs). It panics if a
+// slice is too short.
+func ScaleSumSquaresRows(a, x []float32, ld, rows, n int, ss []float64) {
+	if rows < 0 || n < 0 || len(a) < rows || len(ss) < rows || !fitsRows(len(x), rows, n, ld) {
+		panic(fmt.Sprintf("kernels.ScaleSumSquaresRows: bad sizes rows=%d n=%d ld=%d len(a)=%d len(x)=%d len(ss)=%d",
+			rows, n, ld, len(a), len(x), len(ss)))
+	}
+	r := 0
+	if impl == implAVX2 && n%8 == 0 && n > 0 {
+		for ; r+4 <= rows; r += 4 {
+			scaleSumSquares4AVX2(a[r:r+4], x[r*ld:], ld, n, ss[r:r+4])
+		}
+	}
+	for ; r < rows; r++ {
+		ss[r] = ScaleSumSquares(a[r], x[r*ld:r*ld+n])
+	}
 }

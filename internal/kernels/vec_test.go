@@ -281,6 +281,67 @@ func testSumSquaresSpecial(t *testing.T) {
 // rounded), stored in place, and the sum is SumSquares' documented order over
 // them, bit for bit; infinite and NaN factors leave memory outside x alone
 // and give no NaN from lanes past its end.
+// TestScaleSumSquaresRows: every row is scaled by its own factor and its sum
+// of squares is sumSquaresLanes of the scaled row (ScaleSumSquares' bits),
+// for row counts around the AVX2 path's groups of 4 and lengths on and off
+// its multiples of 8, in a matrix whose padding between rows (row stride
+// n+3, unaligned) must stay untouched; factors include 1, 0 and +Inf.
+func TestScaleSumSquaresRows(t *testing.T) { forEachImpl(t, testScaleSumSquaresRows) }
+
+func testScaleSumSquaresRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	factors := []float32{1, 0, float32(math.Inf(1)), 0.25, -3}
+	for _, rows := range []int{0, 1, 3, 4, 5, 8, 11} {
+		for _, n := range []int{0, 7, 8, 16, 24, 64, 65} {
+			ld := n + 3
+			const guard = 777
+			x := make([]float32, 1+rows*ld)[1:]
+			for i := range x {
+				x[i] = guard
+			}
+			a := make([]float32, rows)
+			for i := range rows {
+				for j := range n {
+					x[i*ld+j] = float32(r.NormFloat64())
+				}
+				a[i] = factors[r.IntN(len(factors))]
+				if r.IntN(2) == 0 {
+					a[i] = float32(r.NormFloat64())
+				}
+			}
+			x0 := append([]float32(nil), x...)
+			ss := make([]float64, rows+1)
+			ss[rows] = guard
+			ScaleSumSquaresRows(a, x, ld, rows, n, ss[:rows])
+			if ss[rows] != guard {
+				t.Fatalf("rows=%d n=%d: ss guard overwritten", rows, n)
+			}
+			for i := range rows {
+				for j := range ld {
+					if i*ld+j >= len(x) {
+						break
+					}
+					got := x[i*ld+j]
+					want := x0[i*ld+j] // padding: untouched
+					if j < n {
+						want = float32(float64(a[i]) * float64(x0[i*ld+j]))
+					}
+					if math.Float32bits(got) != math.Float32bits(want) && !(got != got && want != want) {
+						t.Fatalf("rows=%d n=%d (%d,%d) a=%v: x = %v, want %v", rows, n, i, j, a[i], got, want)
+					}
+				}
+				want := sumSquaresLanes(x[i*ld : i*ld+n])
+				if math.Float64bits(ss[i]) != math.Float64bits(want) && !(math.IsNaN(ss[i]) && math.IsNaN(want)) {
+					t.Fatalf("rows=%d n=%d row %d a=%v: ss = %v, want %v", rows, n, i, a[i], ss[i], want)
+				}
+			}
+		}
+	}
+	mustPanic(t, "ScaleSumSquaresRows short x", func() {
+		ScaleSumSquaresRows(make([]float32, 2), make([]float32, 15), 8, 2, 8, make([]float64, 2))
+	})
+}
+
 func TestScaleSumSquares(t *testing.T) { forEachImpl(t, testScaleSumSquares) }
 
 func testScaleSumSquares(t *testing.T) {

@@ -360,3 +360,82 @@ scaleSumSquaresAVX2_done:
 	MOVSD        X1, ret+32(FP)
 	VZEROUPPER
 	RET
+
+// func scaleSumSquares4AVX2(a []float32, x []float32, ld int, n int, ss []float64)
+// Requires: AVX, FMA3
+TEXT ·scaleSumSquares4AVX2(SB), NOSPLIT, $0-88
+	MOVQ         a_base+0(FP), AX
+	MOVQ         ld+48(FP), CX
+	SHLQ         $0x02, CX
+	MOVQ         x_base+24(FP), DX
+	LEAQ         (DX)(CX*1), BX
+	LEAQ         (BX)(CX*1), SI
+	LEAQ         (SI)(CX*1), CX
+	VBROADCASTSS (AX), Y0
+	VXORPD       Y1, Y1, Y1
+	VBROADCASTSS 4(AX), Y2
+	VXORPD       Y3, Y3, Y3
+	VBROADCASTSS 8(AX), Y4
+	VXORPD       Y5, Y5, Y5
+	VBROADCASTSS 12(AX), Y6
+	VXORPD       Y7, Y7, Y7
+	MOVQ         n+56(FP), AX
+
+ss4_loop:
+	TESTQ        AX, AX
+	JZ           ss4_done
+	VMULPS       (DX), Y0, Y8
+	VMOVUPS      Y8, (DX)
+	VMULPS       (BX), Y2, Y9
+	VMOVUPS      Y9, (BX)
+	VMULPS       (SI), Y4, Y10
+	VMOVUPS      Y10, (SI)
+	VMULPS       (CX), Y6, Y11
+	VMOVUPS      Y11, (CX)
+	VCVTPS2PD    X8, Y12
+	VFMADD231PD  Y12, Y12, Y1
+	VCVTPS2PD    X9, Y12
+	VFMADD231PD  Y12, Y12, Y3
+	VCVTPS2PD    X10, Y12
+	VFMADD231PD  Y12, Y12, Y5
+	VCVTPS2PD    X11, Y12
+	VFMADD231PD  Y12, Y12, Y7
+	VEXTRACTF128 $0x01, Y8, X8
+	VCVTPS2PD    X8, Y8
+	VFMADD231PD  Y8, Y8, Y1
+	VEXTRACTF128 $0x01, Y9, X8
+	VCVTPS2PD    X8, Y8
+	VFMADD231PD  Y8, Y8, Y3
+	VEXTRACTF128 $0x01, Y10, X8
+	VCVTPS2PD    X8, Y8
+	VFMADD231PD  Y8, Y8, Y5
+	VEXTRACTF128 $0x01, Y11, X8
+	VCVTPS2PD    X8, Y8
+	VFMADD231PD  Y8, Y8, Y7
+	ADDQ         $0x20, DX
+	ADDQ         $0x20, BX
+	ADDQ         $0x20, SI
+	ADDQ         $0x20, CX
+	SUBQ         $0x08, AX
+	JMP          ss4_loop
+
+ss4_done:
+	MOVQ         ss_base+64(FP), AX
+	VEXTRACTF128 $0x01, Y1, X0
+	VHADDPD      X0, X1, X1
+	VHADDPD      X1, X1, X1
+	VMOVSD       X1, (AX)
+	VEXTRACTF128 $0x01, Y3, X0
+	VHADDPD      X0, X3, X3
+	VHADDPD      X3, X3, X3
+	VMOVSD       X3, 8(AX)
+	VEXTRACTF128 $0x01, Y5, X0
+	VHADDPD      X0, X5, X5
+	VHADDPD      X5, X5, X5
+	VMOVSD       X5, 16(AX)
+	VEXTRACTF128 $0x01, Y7, X0
+	VHADDPD      X0, X7, X7
+	VHADDPD      X7, X7, X7
+	VMOVSD       X7, 24(AX)
+	VZEROUPPER
+	RET

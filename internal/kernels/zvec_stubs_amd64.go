@@ -28,3 +28,8 @@ func sumSquaresAVX2(x []float32) float64
 //
 //go:noescape
 func scaleSumSquaresAVX2(a float32, x []float32) float64
+
+// scaleSumSquares4AVX2 sets x[r*ld+i] *= a[r] and ss[r] = Σ_i x[r*ld+i]² (float64, as scaleSumSquaresAVX2) for r < 4, i < n (a multiple of 8; see ScaleSumSquaresRows).
+//
+//go:noescape
+func scaleSumSquares4AVX2(a []float32, x []float32, ld int, n int, ss []float64)

@@ -30,6 +30,7 @@ func main() {
 		genScale()
 		genSumSquares(false)
 		genSumSquares(true)
+		genScaleSumSquares4()
 	case "exp":
 		expTable()
 		maskTable()

@@ -232,3 +232,70 @@ func genSumSquares(scale bool) {
 		Store(acc.AsX(), ReturnIndex(0))
 	})
 }
+
+// genScaleSumSquares4 writes scaleSumSquares4AVX2: rows r < 4 of the matrix
+// x (row stride ld, n a multiple of 8) are scaled by a[r] and ss[r] set to
+// the sum of squares of the scaled row, each row exactly as
+// scaleSumSquaresAVX2 does it (its own 4 float64 lanes, the low then the
+// high half of each 8 floats, the same final reduction). The four rows'
+// chains of FMAs are independent, so they overlap where one row's chain
+// waits on the FMA latency (one 64-float row alone: ~80 cycles).
+func genScaleSumSquares4() {
+	TEXT("scaleSumSquares4AVX2", NOSPLIT, "func(a []float32, x []float32, ld, n int, ss []float64)")
+	Pragma("noescape")
+	Doc("scaleSumSquares4AVX2 sets x[r*ld+i] *= a[r] and ss[r] = Σ_i x[r*ld+i]² (float64, as scaleSumSquaresAVX2) for r < 4, i < n (a multiple of 8; see ScaleSumSquaresRows).")
+	ap := Load(Param("a").Base(), GP64())
+	ld := Load(Param("ld"), GP64())
+	SHLQ(U8(2), ld)
+	ptr := make([]reg.Register, 4)
+	ptr[0] = Load(Param("x").Base(), GP64())
+	for r := 1; r < 4; r++ {
+		ptr[r] = GP64()
+		LEAQ(Mem{Base: ptr[r-1], Index: ld, Scale: 1}, ptr[r])
+	}
+	av, acc := make([]reg.VecVirtual, 4), make([]reg.VecVirtual, 4)
+	for r := range 4 {
+		av[r], acc[r] = YMM(), YMM()
+		VBROADCASTSS(Mem{Base: ap, Disp: 4 * r}, av[r])
+		VXORPD(acc[r], acc[r], acc[r])
+	}
+	n := Load(Param("n"), GP64())
+	Label("ss4_loop")
+	TESTQ(n, n)
+	JZ(LabelRef("ss4_done"))
+	t := make([]reg.VecVirtual, 4)
+	for r := range 4 {
+		t[r] = YMM()
+		VMULPS(Mem{Base: ptr[r]}, av[r], t[r])
+		VMOVUPS(t[r], Mem{Base: ptr[r]})
+	}
+	for half := range 2 {
+		for r := range 4 {
+			u := YMM()
+			if half == 0 {
+				VCVTPS2PD(t[r].AsX(), u)
+			} else {
+				h := YMM()
+				VEXTRACTF128(U8(1), t[r], h.AsX())
+				VCVTPS2PD(h.AsX(), u)
+			}
+			VFMADD231PD(u, u, acc[r])
+		}
+	}
+	for r := range 4 {
+		ADDQ(U8(32), ptr[r])
+	}
+	SUBQ(U8(8), n)
+	JMP(LabelRef("ss4_loop"))
+	Label("ss4_done")
+	ssp := Load(Param("ss").Base(), GP64())
+	for r := range 4 {
+		hi := YMM()
+		VEXTRACTF128(U8(1), acc[r], hi.AsX())             // s2, s3
+		VHADDPD(hi.AsX(), acc[r].AsX(), acc[r].AsX())     // s0+s1, s2+s3
+		VHADDPD(acc[r].AsX(), acc[r].AsX(), acc[r].AsX()) // (s0+s1)+(s2+s3)
+		VMOVSD(acc[r].AsX(), Mem{Base: ssp, Disp: 8 * r})
+	}
+	VZEROUPPER()
+	RET()
+}
