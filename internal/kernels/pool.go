@@ -50,8 +50,11 @@ func (p *Pool) WithSerialWork(work int64) *Pool {
 
 type job struct {
 	n    int64
-	next atomic.Int64 // the next index to claim
-	done atomic.Int64 // indices that have run
+	// The indices are split into one contiguous share per worker (share w:
+	// [w·n/T, (w+1)·n/T)); a worker claims from its own share first, then
+	// from the others' (see drain).
+	shares []share
+	done   atomic.Int64 // indices that have run
 	fn   func(worker, i int)
 	wg   sync.WaitGroup
 }
@@ -122,15 +125,32 @@ func (p *Pool) next() (*job, bool) {
 	return j, ok
 }
 
+// share is one worker's contiguous part [next, end) of a job's indices.
+type share struct {
+	next atomic.Int64
+	end  int64
+	_    [48]byte // its own cache line: the owner claims from it at every index
+}
+
+// drain runs indices of j as worker w until none is left: first its own
+// share in order, then what remains of the others' (worker w+1's first).
+// Which worker runs an index is thus the same from call to call when the
+// workers keep pace with each other — a thread writes the same outputs each
+// time, which stay in its cache (as OpenMP's static schedule) — and the
+// stealing still balances uneven indices or a helper that starts late.
 func (j *job) drain(w int) {
-	for {
-		i := j.next.Add(1) - 1
-		if i >= j.n {
-			return
+	t := len(j.shares)
+	for v := range t {
+		sh := &j.shares[(w+v)%t]
+		for {
+			i := sh.next.Add(1) - 1
+			if i >= sh.end {
+				break
+			}
+			j.fn(w, int(i))
+			j.done.Add(1)
+			j.wg.Done()
 		}
-		j.fn(w, int(i))
-		j.done.Add(1)
-		j.wg.Done()
 	}
 }
 
@@ -170,7 +190,11 @@ func (p *Pool) Run(n int, fn func(worker, i int)) {
 		}
 		return
 	}
-	j := &job{n: int64(n), fn: fn}
+	j := &job{n: int64(n), fn: fn, shares: make([]share, p.threads)}
+	for w := range j.shares {
+		j.shares[w].next.Store(int64(w * n / p.threads))
+		j.shares[w].end = int64((w + 1) * n / p.threads)
+	}
 	j.wg.Add(n)
 	helpers := p.threads - 1
 	if n-1 < helpers {
