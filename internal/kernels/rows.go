@@ -1,5 +1,7 @@
 package kernels
 
+import "math"
+
 // rowsSIMD is the row width from which DotRows and AxpyRows call the vector
 // Dot and Axpy per row; narrower rows (small attention heads) are cheaper as
 // plain loops than as one call each.
@@ -99,22 +101,39 @@ func AxpyRows(y, w, a []float32, off, stride int) {
 	}
 }
 
-// axpyRows8Go is AxpyRows for rows r of 8 values, the accumulator in
-// registers: for the rows in order, y[i] += e·r[i] unless e is ±0. The AVX2
-// path (axpyRows8AVX2, y in one register) rounds each e·r[i] + y[i] once
-// (FMA); the twin rounds the product and the sum where the compiler does not
-// fuse them.
+// axpyRows8Go is AxpyRows for rows r of 8 values, in four partial sums
+// (four independent chains of additions, not one per key), added to y at
+// the end:
+//
+//	s[j%4][i] += e·r[i] for the rows j in order, unless e is ±0 (s from −0)
+//	y[i] += (s[0][i] + s[1][i]) + (s[2][i] + s[3][i])
+//
+// (Starting from −0 leaves y, and the sign of a zero y, unchanged when no
+// row is added.)
+// The AVX2 path (axpyRows8AVX2, each partial sum in one register) rounds each
+// e·r[i] + s once (FMA); the twin rounds the product and the sum where the
+// compiler does not fuse them.
 func axpyRows8Go(y, w, a []float32, off, stride int) {
 	y = y[:8:8]
-	y0, y1, y2, y3, y4, y5, y6, y7 := y[0], y[1], y[2], y[3], y[4], y[5], y[6], y[7]
+	var s [4][8]float32
+	negZero := float32(math.Copysign(0, -1))
+	for q := range s {
+		for i := range s[q] {
+			s[q][i] = negZero
+		}
+	}
 	for j, e := range w {
 		if e == 0 {
 			continue
 		}
 		o := off + j*stride
 		r := a[o : o+8 : o+8]
-		y0, y1, y2, y3 = y0+e*r[0], y1+e*r[1], y2+e*r[2], y3+e*r[3]
-		y4, y5, y6, y7 = y4+e*r[4], y5+e*r[5], y6+e*r[6], y7+e*r[7]
+		p := &s[j%4]
+		for i := range p {
+			p[i] += e * r[i]
+		}
 	}
-	y[0], y[1], y[2], y[3], y[4], y[5], y[6], y[7] = y0, y1, y2, y3, y4, y5, y6, y7
+	for i := range y {
+		y[i] += (s[0][i] + s[1][i]) + (s[2][i] + s[3][i])
+	}
 }

@@ -211,15 +211,17 @@ func TestRows8(t *testing.T) {
 				}
 				for i := range 8 {
 					want, mag := float64(y0[i]), math.Abs(float64(y0[i]))
-					lanes := y0[i]
+					negZero := float32(math.Copysign(0, -1))
+					part := [4]float32{negZero, negZero, negZero, negZero} // the documented partial sums, row j in part[j%4]
 					for j, e := range w {
 						if e != 0 {
 							v := a[off+j*stride+i]
 							want += float64(e) * float64(v)
 							mag += math.Abs(float64(e) * float64(v))
-							lanes = fma32nf(e, v, lanes)
+							part[j%4] = fma32nf(e, v, part[j%4])
 						}
 					}
+					lanes := y0[i] + ((part[0] + part[1]) + (part[2] + part[3]))
 					got := y[i]
 					if math.IsNaN(want) || math.IsInf(want, 0) {
 						if !sameOrBothNaN(got, float32(want)) {

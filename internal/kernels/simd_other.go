@@ -16,6 +16,9 @@ func logAVX2(dst, src []float32)         { panic("kernels: no AVX2") }
 func scaleSumSquaresAVX2(a float32, x []float32) float64 {
 	panic("kernels: no AVX2")
 }
+func scaleSumSquares4AVX2(a []float32, x []float32, ld, n int, ss []float64) {
+	panic("kernels: no AVX2")
+}
 func dotRows8AVX2(dst []float32, scale float32, x, a []float32, stride int) {
 	panic("kernels: no AVX2")
 }

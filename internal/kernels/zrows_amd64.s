@@ -156,32 +156,107 @@ DATA tailmask<>+60(SB)/4, $0x00000000
 GLOBL tailmask<>(SB), RODATA|NOPTR, $64
 
 // func axpyRows8AVX2(y []float32, w []float32, a []float32, stride int)
-// Requires: AVX, FMA3
+// Requires: AVX, AVX2, FMA3
 TEXT ·axpyRows8AVX2(SB), NOSPLIT, $0-80
-	MOVQ    y_base+0(FP), AX
-	MOVQ    w_base+24(FP), CX
-	MOVQ    w_len+32(FP), DX
-	MOVQ    a_base+48(FP), BX
-	MOVQ    stride+72(FP), SI
-	SHLQ    $0x02, SI
-	VMOVUPS (AX), Y0
-	XORQ    DI, DI
+	MOVQ     y_base+0(FP), AX
+	MOVQ     w_base+24(FP), CX
+	MOVQ     w_len+32(FP), DX
+	MOVQ     a_base+48(FP), BX
+	MOVQ     stride+72(FP), SI
+	SHLQ     $0x02, SI
+	VPCMPEQD Y0, Y0, Y0
+	VPSLLD   $0x1f, Y0, Y0
+	VPCMPEQD Y1, Y1, Y1
+	VPSLLD   $0x1f, Y1, Y1
+	VPCMPEQD Y2, Y2, Y2
+	VPSLLD   $0x1f, Y2, Y2
+	VPCMPEQD Y3, Y3, Y3
+	VPSLLD   $0x1f, Y3, Y3
+	XORQ     DI, DI
+	MOVQ     DX, R8
+	ANDQ     $-4, R8
 
-axpyrows8_loop:
+axpyrows8_loop4:
+	CMPQ         DI, R8
+	JAE          axpyrows8_tail
+	MOVL         (CX)(DI*4), R9
+	ADDL         R9, R9
+	JZ           axpyrows8_skip0
+	VBROADCASTSS (CX)(DI*4), Y4
+	VFMADD231PS  (BX), Y4, Y0
+
+axpyrows8_skip0:
+	ADDQ         SI, BX
+	INCQ         DI
+	MOVL         (CX)(DI*4), R9
+	ADDL         R9, R9
+	JZ           axpyrows8_skip1
+	VBROADCASTSS (CX)(DI*4), Y4
+	VFMADD231PS  (BX), Y4, Y1
+
+axpyrows8_skip1:
+	ADDQ         SI, BX
+	INCQ         DI
+	MOVL         (CX)(DI*4), R9
+	ADDL         R9, R9
+	JZ           axpyrows8_skip2
+	VBROADCASTSS (CX)(DI*4), Y4
+	VFMADD231PS  (BX), Y4, Y2
+
+axpyrows8_skip2:
+	ADDQ         SI, BX
+	INCQ         DI
+	MOVL         (CX)(DI*4), R9
+	ADDL         R9, R9
+	JZ           axpyrows8_skip3
+	VBROADCASTSS (CX)(DI*4), Y4
+	VFMADD231PS  (BX), Y4, Y3
+
+axpyrows8_skip3:
+	ADDQ SI, BX
+	INCQ DI
+	JMP  axpyrows8_loop4
+
+axpyrows8_tail:
 	CMPQ         DI, DX
 	JAE          axpyrows8_done
 	MOVL         (CX)(DI*4), R8
 	ADDL         R8, R8
-	JZ           axpyrows8_next
-	VBROADCASTSS (CX)(DI*4), Y1
-	VFMADD231PS  (BX), Y1, Y0
+	JZ           axpyrows8_tskip0
+	VBROADCASTSS (CX)(DI*4), Y4
+	VFMADD231PS  (BX), Y4, Y0
 
-axpyrows8_next:
+axpyrows8_tskip0:
+	ADDQ         SI, BX
+	INCQ         DI
+	CMPQ         DI, DX
+	JAE          axpyrows8_done
+	MOVL         (CX)(DI*4), R8
+	ADDL         R8, R8
+	JZ           axpyrows8_tskip1
+	VBROADCASTSS (CX)(DI*4), Y4
+	VFMADD231PS  (BX), Y4, Y1
+
+axpyrows8_tskip1:
+	ADDQ         SI, BX
+	INCQ         DI
+	CMPQ         DI, DX
+	JAE          axpyrows8_done
+	MOVL         (CX)(DI*4), DX
+	ADDL         DX, DX
+	JZ           axpyrows8_tskip2
+	VBROADCASTSS (CX)(DI*4), Y4
+	VFMADD231PS  (BX), Y4, Y2
+
+axpyrows8_tskip2:
 	ADDQ SI, BX
 	INCQ DI
-	JMP  axpyrows8_loop
 
 axpyrows8_done:
+	VADDPS  Y1, Y0, Y0
+	VADDPS  Y3, Y2, Y2
+	VADDPS  Y2, Y0, Y0
+	VADDPS  (AX), Y0, Y0
 	VMOVUPS Y0, (AX)
 	VZEROUPPER
 	RET

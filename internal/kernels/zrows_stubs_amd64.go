@@ -9,7 +9,7 @@ package kernels
 //go:noescape
 func dotRows8AVX2(dst []float32, scale float32, x []float32, a []float32, stride int)
 
-// axpyRows8AVX2 is AxpyRows for rows of 8 starting at a[0] (see axpyRows8Go).
+// axpyRows8AVX2 is AxpyRows for rows of 8 starting at a[0]: row j goes into partial sum j%4 (see axpyRows8Go).
 //
 //go:noescape
 func axpyRows8AVX2(y []float32, w []float32, a []float32, stride int)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
@@ -140,33 +142,58 @@ func genDotRows8() {
 func genAxpyRows8() {
 	TEXT("axpyRows8AVX2", NOSPLIT, "func(y, w, a []float32, stride int)")
 	Pragma("noescape")
-	Doc("axpyRows8AVX2 is AxpyRows for rows of 8 starting at a[0] (see axpyRows8Go).")
+	Doc("axpyRows8AVX2 is AxpyRows for rows of 8 starting at a[0]: row j goes into partial sum j%4 (see axpyRows8Go).")
 	yp := Load(Param("y").Base(), GP64())
 	wp := Load(Param("w").Base(), GP64())
 	n := Load(Param("w").Len(), GP64())
 	ap := Load(Param("a").Base(), GP64())
 	st := Load(Param("stride"), GP64())
 	SHLQ(U8(2), st)
-	yv := YMM()
-	VMOVUPS(Mem{Base: yp}, yv)
+	// Four partial sums, row j in s[j%4]: four independent chains of FMAs
+	// instead of one (a key per FMA latency).
+	acc := make([]reg.VecVirtual, 4)
+	for q := range acc { // −0 in every lane: y + (−0) is y, even for y = −0
+		acc[q] = YMM()
+		VPCMPEQD(acc[q], acc[q], acc[q])
+		VPSLLD(U8(31), acc[q], acc[q])
+	}
 	j := GP64()
 	XORQ(j, j)
-	Label("axpyrows8_loop")
-	CMPQ(j, n)
-	JAE(LabelRef("axpyrows8_done"))
-	bits := GP32()
-	MOVL(at(wp, j, 0), bits)
-	ADDL(bits, bits) // drops the sign: zero for +0 and -0 only
-	JZ(LabelRef("axpyrows8_next"))
-	e := YMM()
-	VBROADCASTSS(at(wp, j, 0), e)
-	VFMADD231PS(Mem{Base: ap}, e, yv)
-	Label("axpyrows8_next")
-	ADDQ(st, ap)
-	INCQ(j)
-	JMP(LabelRef("axpyrows8_loop"))
+	// row adds row j (at ap) into s[q] unless w[j] is ±0, then steps ap and j.
+	row := func(q int, label string) {
+		bits := GP32()
+		MOVL(at(wp, j, 0), bits)
+		ADDL(bits, bits) // drops the sign: zero for +0 and -0 only
+		JZ(LabelRef(label))
+		e := YMM()
+		VBROADCASTSS(at(wp, j, 0), e)
+		VFMADD231PS(Mem{Base: ap}, e, acc[q])
+		Label(label)
+		ADDQ(st, ap)
+		INCQ(j)
+	}
+	n4 := GP64()
+	MOVQ(n, n4)
+	ANDQ(I8(-4), n4)
+	Label("axpyrows8_loop4")
+	CMPQ(j, n4)
+	JAE(LabelRef("axpyrows8_tail"))
+	for q := range 4 {
+		row(q, fmt.Sprintf("axpyrows8_skip%d", q))
+	}
+	JMP(LabelRef("axpyrows8_loop4"))
+	Label("axpyrows8_tail")
+	for q := range 3 { // at most 3 rows left, into s[0], s[1], s[2]
+		CMPQ(j, n)
+		JAE(LabelRef("axpyrows8_done"))
+		row(q, fmt.Sprintf("axpyrows8_tskip%d", q))
+	}
 	Label("axpyrows8_done")
-	VMOVUPS(yv, Mem{Base: yp})
+	VADDPS(acc[1], acc[0], acc[0])
+	VADDPS(acc[3], acc[2], acc[2])
+	VADDPS(acc[2], acc[0], acc[0])
+	VADDPS(Mem{Base: yp}, acc[0], acc[0]) // y + ((s0+s1)+(s2+s3))
+	VMOVUPS(acc[0], Mem{Base: yp})
 	VZEROUPPER()
 	RET()
 }
