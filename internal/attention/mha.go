@@ -170,7 +170,6 @@ func (m *MHA) Forward(e *Engine, in *Input) ([]float32, error) {
 
 	ar := in.Arena
 	q := ar.Floats(B * Sq * qd) // (batch, seqQ, heads·headDim)
-	tensor.MatMulTransB(pool, q, in.X, ws.Wq, m.Bq, B*Sq, qd, m.DModel)
 
 	Sk := in.SeqK
 	var kx, vx []float32 // key and value inputs
@@ -187,8 +186,16 @@ func (m *MHA) Forward(e *Engine, in *Input) ([]float32, error) {
 	}
 	k := ar.Floats(B * Sk * kvd) // (batch, seqK, kvHeads·headDim)
 	v := ar.Floats(B * Sk * kvd) // (batch, seqK, kvHeads·headDim)
-	tensor.MatMulTransB(pool, k, kx, ws.Wk, m.Bk, B*Sk, kvd, m.KDim)
-	tensor.MatMulTransB(pool, v, vx, ws.Wv, m.Bv, B*Sk, kvd, m.VDim)
+	if self { // q, k and v from the same input: one pool job
+		tensor.MatMulTransBShared(pool, in.X, B*Sq, m.DModel,
+			tensor.Linear{C: q, W: ws.Wq, Bias: m.Bq, N: qd},
+			tensor.Linear{C: k, W: ws.Wk, Bias: m.Bk, N: kvd},
+			tensor.Linear{C: v, W: ws.Wv, Bias: m.Bv, N: kvd})
+	} else {
+		tensor.MatMulTransB(pool, q, in.X, ws.Wq, m.Bq, B*Sq, qd, m.DModel)
+		tensor.MatMulTransB(pool, k, kx, ws.Wk, m.Bk, B*Sk, kvd, m.KDim)
+		tensor.MatMulTransB(pool, v, vx, ws.Wv, m.Bv, B*Sk, kvd, m.VDim)
+	}
 
 	opts := in.Opts
 	if in.SeqLens != nil {

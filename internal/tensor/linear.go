@@ -55,3 +55,40 @@ func MatMulTransB(pool *kernels.Pool, c, a []float32, w Store, bias []float32, m
 	}
 	kernels.MatMulTransBHalf(pool, c, a, w.u16, w.dtype.half(), bias, m, n, k)
 }
+
+// Linear is one product of MatMulTransBShared: C = a·Wᵀ + Bias, C (m, N).
+type Linear struct {
+	C    []float32 // (m, N) output
+	W    Store     // (N, k) weights
+	Bias []float32 // (N) or nil
+	N    int
+}
+
+// MatMulTransBShared computes every product of ls from the same a (m, k),
+// each with MatMulTransB's bits. When every W is packed, they run as one
+// pool job (kernels.MatMulPanelsShared): a layer's query, key and value
+// projections, or a SwiGLU's W1 and W3, cost one hand-off to the pool's
+// helpers instead of one each. Otherwise they run one after the other.
+func MatMulTransBShared(pool *kernels.Pool, a []float32, m, k int, ls ...Linear) {
+	var ps [4]kernels.PanelsProduct
+	if len(ls) <= len(ps) {
+		packed := true
+		for i, l := range ls {
+			if l.W.panels == nil {
+				packed = false
+				break
+			}
+			if l.W.panels.N != l.N || l.W.panels.K != k {
+				panic(fmt.Sprintf("tensor.MatMulTransBShared: weights packed as (%d, %d), used as (%d, %d)", l.W.panels.N, l.W.panels.K, l.N, k))
+			}
+			ps[i] = kernels.PanelsProduct{C: l.C, W: l.W.panels, Bias: l.Bias}
+		}
+		if packed {
+			kernels.MatMulPanelsShared(pool, a, m, ps[:len(ls)]...)
+			return
+		}
+	}
+	for _, l := range ls {
+		MatMulTransB(pool, l.C, a, l.W, l.Bias, m, l.N, k)
+	}
+}

@@ -171,8 +171,9 @@ func (m *Model) Forward(s *model.State, tokens []int, seq int, lens []int, lastO
 		// Feed-forward: norm → W1, W3 → SwiGLU → W2 → residual.
 		nn.RMSNorm(h, x, L.RMSFFN, c.NormEps)
 		ffn := L.ffn()
-		tensor.MatMulTransB(pool, g, h, ffn.W1, nil, n, c.HiddenDim, c.Dim)
-		tensor.MatMulTransB(pool, u, h, ffn.W3, nil, n, c.HiddenDim, c.Dim)
+		tensor.MatMulTransBShared(pool, h, n, c.Dim,
+			tensor.Linear{C: g, W: ffn.W1, N: c.HiddenDim},
+			tensor.Linear{C: u, W: ffn.W3, N: c.HiddenDim})
 		nn.SwiGLU(g, u)
 		tensor.MatMulTransB(pool, f, g, ffn.W2, nil, n, c.Dim, c.HiddenDim)
 		nn.Add(x, f)
