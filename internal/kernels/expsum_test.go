@@ -182,6 +182,11 @@ func TestExpShiftSumT(t *testing.T) {
 			if err := math.Abs(float64(tt) - ref); math.IsNaN(err) || err > float64(n+8)*1.2e-7*mag+1e-37 {
 				t.Fatalf("n=%d: t = %v, want %v", n, tt, ref)
 			}
+			// In place (dst = src): the same weights, sum and term.
+			inPlace := append([]float32(nil), src...)
+			if s2, t2 := ExpShiftSumT(inPlace, inPlace, shift); s2 != sum || math.Float32bits(t2) != math.Float32bits(tt) || !slices.Equal(inPlace, got) {
+				t.Fatalf("n=%d: in place sum, t = %v, %v; apart %v, %v", n, s2, t2, sum, tt)
+			}
 		}
 		src := []float32{1, 2, float32(math.NaN()), 0, 1, 2, 3, 4, 5}
 		if _, tt := ExpShiftSumT(make([]float32, len(src)), src, 0); !math.IsNaN(float64(tt)) {

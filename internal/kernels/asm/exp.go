@@ -241,6 +241,11 @@ func expVec(cb reg.Register, x, y reg.VecVirtual) {
 	VBLENDVPS(u, x, y, y)
 }
 
+// expUnroll and expUnrollT are the vectors per step of expShiftSumAVX2 and
+// expShiftSumTAVX2 (see colUnroll): the shift and the sums take 2 and 3
+// of the 16 registers.
+const expUnroll, expUnrollT = 4, 3
+
 // genExpShiftSum writes expShiftSumAVX2: dst[i] = Exp(src[i]−shift), and
 // returns Σ dst[i] summed in 8 lanes (lane i%8, the tail through a mask)
 // reduced by hsum. With withT it writes expShiftSumTAVX2, which also returns
@@ -272,25 +277,53 @@ func genExpShiftSum(withT bool) {
 	VXORPS(tacc, tacc, tacc)
 	i := GP64()
 	XORQ(i, i)
+	// step: the exps of the vectors at i, i+8, … (interleaved, expCheckedN),
+	// then their sums in order (lane i%8), the entropy term before the store
+	// (dst may be src).
+	step := func(vecs int, label string) {
+		xs, ys := make([]reg.VecVirtual, vecs), make([]reg.VecVirtual, vecs)
+		for v := range vecs {
+			xs[v], ys[v] = YMM(), YMM()
+			VMOVUPS(at(sp, i, 32*v), xs[v])
+			VSUBPS(sh, xs[v], xs[v])
+		}
+		expCheckedN(cb, xs, ys, label)
+		for v := range vecs {
+			if withT {
+				x := YMM() // expCheckedN clobbered xs
+				VMOVUPS(at(sp, i, 32*v), x)
+				VSUBPS(sh, x, x)
+				VMAXPS(lo, x, x) // NaN stays NaN through y
+				VMULPS(x, ys[v], x)
+				VADDPS(x, tacc, tacc)
+			}
+			VMOVUPS(ys[v], at(dp, i, 32*v))
+			VADDPS(ys[v], acc, acc)
+		}
+	}
+	// expUnroll vectors per step (expUnrollT with the entropy term, whose
+	// accumulator takes a register), then one.
+	unroll := expUnroll
+	if withT {
+		unroll = expUnrollT
+	}
+	lim := GP64()
+	MOVQ(n, lim)
+	SUBQ(U8(8*unroll), lim) // i ≤ lim: a whole step left
+	Label(name + "_loopu")
+	CMPQ(i, lim)
+	JG(LabelRef(name + "_loop1"))
+	step(unroll, name+"_u")
+	ADDQ(U8(8*unroll), i)
+	JMP(LabelRef(name + "_loopu"))
+	Label(name + "_loop1")
 	end := GP64()
 	MOVQ(n, end)
 	ANDQ(I32(-8), end)
 	Label(name + "_loop")
 	CMPQ(i, end)
 	JAE(LabelRef(name + "_tail"))
-	x, y := YMM(), YMM()
-	VMOVUPS(at(sp, i, 0), x)
-	VSUBPS(sh, x, x)
-	expChecked(cb, x, y, name)
-	VMOVUPS(y, at(dp, i, 0))
-	VADDPS(y, acc, acc)
-	if withT {
-		VMOVUPS(at(sp, i, 0), x) // expChecked clobbered x
-		VSUBPS(sh, x, x)
-		VMAXPS(lo, x, x) // NaN stays NaN through y
-		VMULPS(x, y, x)
-		VADDPS(x, tacc, tacc)
-	}
+	step(1, name)
 	ADDQ(U8(8), i)
 	JMP(LabelRef(name + "_loop"))
 	Label(name + "_tail")
