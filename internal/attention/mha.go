@@ -186,7 +186,8 @@ func (m *MHA) Forward(e *Engine, in *Input) ([]float32, error) {
 	}
 	k := ar.Floats(B * Sk * kvd) // (batch, seqK, kvHeads·headDim)
 	v := ar.Floats(B * Sk * kvd) // (batch, seqK, kvHeads·headDim)
-	if self { // q, k and v from the same input: one pool job
+	// Self-attention: q, k and v from the same input, as one pool job.
+	if self {
 		tensor.MatMulTransBShared(pool, in.X, B*Sq, m.DModel,
 			tensor.Linear{C: q, W: ws.Wq, Bias: m.Bq, N: qd},
 			tensor.Linear{C: k, W: ws.Wk, Bias: m.Bk, N: kvd},

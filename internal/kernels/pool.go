@@ -49,14 +49,14 @@ func (p *Pool) WithSerialWork(work int64) *Pool {
 }
 
 type job struct {
-	n    int64
+	n int64
 	// The indices are split into one contiguous share per worker (share w:
 	// [w·n/T, (w+1)·n/T)); a worker claims from its own share first, then
 	// from the others' (see drain).
 	shares []share
 	done   atomic.Int64 // indices that have run
-	fn   func(worker, i int)
-	wg   sync.WaitGroup
+	fn     func(worker, i int)
+	wg     sync.WaitGroup
 }
 
 // NewPool starts a pool of threads workers (threads ≤ 0 means GOMAXPROCS).
