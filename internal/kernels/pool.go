@@ -54,6 +54,7 @@ type job struct {
 	// [w·n/T, (w+1)·n/T)); a worker claims from its own share first, then
 	// from the others' (see drain).
 	shares []share
+	inline [4]share     // shares' memory for pools of up to 4 workers (one allocation per Run)
 	done   atomic.Int64 // indices that have run
 	fn     func(worker, i int)
 	wg     sync.WaitGroup
@@ -190,7 +191,11 @@ func (p *Pool) Run(n int, fn func(worker, i int)) {
 		}
 		return
 	}
-	j := &job{n: int64(n), fn: fn, shares: make([]share, p.threads)}
+	j := &job{n: int64(n), fn: fn}
+	j.shares = j.inline[:min(p.threads, len(j.inline))]
+	if p.threads > len(j.inline) {
+		j.shares = make([]share, p.threads)
+	}
 	for w := range j.shares {
 		j.shares[w].next.Store(int64(w * n / p.threads))
 		j.shares[w].end = int64((w + 1) * n / p.threads)
