@@ -180,9 +180,11 @@ func expFastN(cb reg.Register, xs, ys []reg.VecVirtual) {
 	}
 }
 
-// expReduce is the core of expVec and expFast: for the clamped argument xc
-// it sets y = e**r (the polynomial, (p·r² + r) + 1) and returns k (int32
-// lanes) with e**xc = y·2^k.
+// expReduce is the core of expVec: for the clamped argument xc it sets y =
+// e**r (the polynomial, (p·r² + r) + 1) and returns k (int32 lanes) with
+// e**xc = y·2^k. expFastN runs the same operations, interleaved over its
+// streams and with k turned into the scale early (it keeps three registers
+// per stream; returning k would keep four).
 func expReduce(cb reg.Register, xc, y reg.VecVirtual) reg.VecVirtual {
 	c := func(slot int) Mem { return Mem{Base: cb, Disp: 32 * slot} }
 	// k = round(x·log2e) via the magic constant; kf = float32(k).
