@@ -43,6 +43,16 @@ func TestFixturePacked(t *testing.T) {
 		t.Fatalf("StoreWeights: %d callbacks for %d layers, float32 slices kept or stores not packed", layers, len(m.Layers))
 	}
 	checkFixture(t, m)
+	checkFixture(t, ggufRoundTrip(t, m))
+}
+
+// TestGGUFRoundTrip: the fixture model written as GGUF (llama.cpp's GPT-2
+// layout) and read back gives PyTorch's logits too.
+func TestGGUFRoundTrip(t *testing.T) { checkFixture(t, ggufRoundTrip(t, load(t))) }
+
+// ggufRoundTrip writes m as a float32 GGUF file in memory and reads it back.
+func ggufRoundTrip(t *testing.T, m *Model) *Model {
+	t.Helper()
 	w := weights.NewGGUFWriter()
 	if err := m.WriteGGUF(w, "toy", "F32"); err != nil {
 		t.Fatal(err)
@@ -59,29 +69,7 @@ func TestFixturePacked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkFixture(t, back)
-}
-
-// TestGGUFRoundTrip: the fixture model written as GGUF (llama.cpp's GPT-2
-// layout) and read back gives PyTorch's logits too.
-func TestGGUFRoundTrip(t *testing.T) {
-	w := weights.NewGGUFWriter()
-	if err := load(t).WriteGGUF(w, "toy", "F32"); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if _, err := w.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
-	g, err := weights.ParseGGUF(buf.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := FromGGUF(g, g, attention.NewEngine(kernels.NewPool(2)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkFixture(t, m)
+	return back
 }
 
 func checkFixture(t *testing.T, m *Model) {
