@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/headlight/headlight/internal/kernels"
 )
 
 const usage = `headlight — multi-head attention you can see into
@@ -35,6 +37,10 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	if err := kernels.EnvError(); err != nil {
+		fmt.Fprintln(stderr, "headlight:", err)
 		return 2
 	}
 	switch args[0] {

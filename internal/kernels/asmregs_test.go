@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -20,6 +21,9 @@ func TestNoEVEXRegisters(t *testing.T) {
 	}
 	evex := regexp.MustCompile(`\b([XY](1[6-9]|2[0-9]|3[01])|Z[0-9]+|K[1-7])\b`)
 	for _, f := range files {
+		if strings.HasSuffix(f, "512_amd64.s") {
+			continue // the AVX-512 kernels, run only where haveAVX512
+		}
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)

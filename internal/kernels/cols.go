@@ -29,7 +29,7 @@ func ColMaxCount(mx []float32, cnt []int32, s []float32, lds, m, n int) {
 			m, n, lds, len(s), len(mx), len(cnt)))
 	}
 	j := 0
-	if impl == implAVX2 && m > 0 {
+	if impl.simd() && m > 0 {
 		j = n &^ 7
 		if j > 0 {
 			colMaxCountAVX2(mx, cnt, s, lds, m, j)
@@ -80,7 +80,7 @@ func ColExpShiftSum(p []float32, ldp int, s []float32, lds, m, n int, shift, sum
 			m, n, lds, ldp, len(s), len(p), len(shift), len(sum), len(t)))
 	}
 	j := 0
-	if impl == implAVX2 && m > 0 {
+	if impl.simd() && m > 0 {
 		j = n &^ 7
 		if j > 0 && t != nil {
 			colExpShiftSumTAVX2(p, ldp, s, lds, m, j, shift, sum, t)

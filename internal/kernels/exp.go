@@ -69,7 +69,7 @@ func ExpShiftSum(dst, src []float32, shift float32) float32 {
 	if len(dst) != len(src) {
 		panic("kernels.ExpShiftSum: length mismatch")
 	}
-	if impl == implAVX2 {
+	if impl.simd() {
 		return expShiftSumAVX2(dst, src, shift)
 	}
 	return expShiftSumGo(dst, src, shift)
@@ -105,7 +105,7 @@ func ExpShiftSumT(dst, src []float32, shift float32) (sum, t float32) {
 	if len(dst) != len(src) {
 		panic("kernels.ExpShiftSumT: length mismatch")
 	}
-	if impl == implAVX2 {
+	if impl.simd() {
 		return expShiftSumTAVX2(dst, src, shift)
 	}
 	return expShiftSumTGo(dst, src, shift)

@@ -16,3 +16,5 @@ package kernels
 //go:generate sh -c "cd asm && go run . -set hpanels -out ../zhpanels_amd64.s -stubs ../zhpanels_stubs_amd64.go -pkg kernels"
 //go:generate sh -c "cd asm && go run . -set rows -out ../zrows_amd64.s -stubs ../zrows_stubs_amd64.go -pkg kernels"
 //go:generate sh -c "cd asm && go run . -set half -out ../zhalf_amd64.s -stubs ../zhalf_stubs_amd64.go -pkg kernels"
+//go:generate sh -c "cd asm && go run . -set exp512 -out ../zexp512_amd64.s -stubs ../zexp512_stubs_amd64.go -pkg kernels"
+//go:generate sh -c "cd asm && go run . -set mm512 -out ../zmm512_amd64.s -stubs ../zmm512_stubs_amd64.go -pkg kernels"

@@ -93,7 +93,7 @@ func F16SliceToF32(dst []float32, src []uint16) {
 		panic("kernels.F16SliceToF32: length mismatch")
 	}
 	i := 0
-	if impl == implAVX2 && len(dst) >= 8 {
+	if impl.simd() && len(dst) >= 8 {
 		widenF16AVX2(dst, src)
 		i = len(dst) &^ 7
 	}
@@ -115,7 +115,7 @@ func BF16SliceToF32(dst []float32, src []uint16) {
 		panic("kernels.BF16SliceToF32: length mismatch")
 	}
 	i := 0
-	if impl == implAVX2 && len(dst) >= 8 {
+	if impl.simd() && len(dst) >= 8 {
 		widenBF16AVX2(dst, src)
 		i = len(dst) &^ 7
 	}

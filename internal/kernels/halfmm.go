@@ -77,7 +77,7 @@ const halfWC = 24
 
 // halfBlock computes c[i0:i1, j0:j1] (see MatMulTransBHalf).
 func halfBlock(c, a []float32, b []uint16, h Half, bias []float32, n, k, i0, i1, j0, j1 int) {
-	if impl == implAVX2 && k > 0 && i1-i0 <= halfGemvMaxM {
+	if impl.simd() && k > 0 && i1-i0 <= halfGemvMaxM {
 		gemv := gemv8F16AVX2
 		if h == BF16 {
 			gemv = gemv8BF16AVX2

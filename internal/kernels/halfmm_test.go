@@ -100,7 +100,7 @@ func TestMatMulTransBHalf(t *testing.T) {
 	forEachImpl(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(5, 16))
 		want := mmSeq32
-		if impl == implAVX2 {
+		if impl.simd() {
 			want = mmLanesAVX2
 		}
 		for _, h := range []Half{F16, BF16} {

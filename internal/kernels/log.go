@@ -21,7 +21,7 @@ func Log(dst, src []float32) {
 	if len(dst) != len(src) {
 		panic("kernels.Log: length mismatch")
 	}
-	if impl == implAVX2 {
+	if impl.simd() {
 		logAVX2(dst, src)
 		return
 	}

@@ -70,7 +70,7 @@ func checkMatMul(name string, la, lb, lc int, bias []float32, m, n, k int) {
 // blockFor returns the block kernel MatMulTransB runs for m rows of a and
 // depth k on the current path.
 func blockFor(m, k int) func(c, a, b, bias []float32, n, k, i0, i1, j0, j1 int) {
-	if impl == implAVX2 && k > 0 {
+	if impl.simd() && k > 0 {
 		if m <= gemvMaxM {
 			return gemvBlockAVX2
 		}

@@ -113,7 +113,7 @@ func testMatMulTransB(t *testing.T) {
 									t.Fatalf("%s: c[%d] differs from the documented float32 order", tag, i)
 								}
 							}
-							if impl == implAVX2 && m*n*k <= 8000 {
+							if impl.simd() && m*n*k <= 8000 {
 								if i := sameBits(c, mmLanesAVX2(a, b, bias, m, n, k)); i >= 0 {
 									t.Fatalf("%s: c[%d] differs from the documented AVX2 order", tag, i)
 								}

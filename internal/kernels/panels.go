@@ -199,7 +199,7 @@ func panelBlock(c, a []float32, w *Panels, bias []float32, m, i0, i1, q0, q1 int
 	n, k := w.N, w.K
 	j0, j1 := q0*panelW, min(q1*panelW, n)
 	switch {
-	case impl != implAVX2 || k == 0:
+	case !impl.simd() || k == 0:
 		panelBlockGo(c, a, w, i0, i1, j0, j1)
 	case m <= panelGemvMaxM:
 		for i := i0; i < i1; i++ {

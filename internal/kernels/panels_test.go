@@ -53,7 +53,7 @@ func testMatMulPanels(t *testing.T) {
 				MatMulPanels(nil, c, a, w, bias, m)
 				tag := fmt.Sprintf("m=%d n=%d k=%d bias=%v", m, n, k, bias != nil)
 				want := mmSeq32(a, b, bias, m, n, k)
-				if impl == implAVX2 {
+				if impl.simd() {
 					want = panelsFMA(a, b, bias, m, n, k)
 				}
 				if i := sameBits(c, want); i >= 0 {

@@ -23,7 +23,7 @@ func DotRows(dst []float32, scale float32, x, a []float32, off, stride int) {
 		return
 	}
 	if d == 8 {
-		if impl == implAVX2 && rowsInside(len(a), off, stride, len(dst), 8) {
+		if impl.simd() && rowsInside(len(a), off, stride, len(dst), 8) {
 			dotRows8AVX2(dst, scale, x, a[off:], stride)
 			return
 		}
@@ -78,7 +78,7 @@ func dotRows8Go(dst []float32, scale float32, x, a []float32, off, stride int) {
 func AxpyRows(y, w, a []float32, off, stride int) {
 	d := len(y)
 	if d == 8 {
-		if impl == implAVX2 && rowsInside(len(a), off, stride, len(w), 8) {
+		if impl.simd() && rowsInside(len(a), off, stride, len(w), 8) {
 			axpyRows8AVX2(y, w, a[off:], stride)
 			return
 		}

@@ -170,7 +170,7 @@ func TestRows8(t *testing.T) {
 					} else if err := math.Abs(float64(got) - want); err > 5*u32*mag*(1+1e-6) {
 						t.Fatalf("%s: DotRows row %d = %v, float64 %v", tag, j, got, want)
 					}
-					if impl == implAVX2 {
+					if impl.simd() {
 						if lanes := dotRows8Lanes(scale, x, row); !sameOrBothNaN(got, lanes) {
 							t.Fatalf("%s: DotRows row %d = %v, documented AVX2 order %v", tag, j, got, lanes)
 						}
@@ -233,7 +233,7 @@ func TestRows8(t *testing.T) {
 					if i == 3 && want == 0 && mag == 0 && !math.Signbit(float64(got)) {
 						t.Fatalf("%s: AxpyRows y[3] = %v, want -0 (no row added)", tag, got)
 					}
-					if impl == implAVX2 {
+					if impl.simd() {
 						if !sameOrBothNaN(got, lanes) {
 							t.Fatalf("%s: AxpyRows y[%d] = %v, documented AVX2 order %v", tag, i, got, lanes)
 						}

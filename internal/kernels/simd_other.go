@@ -4,7 +4,10 @@ package kernels
 
 // No SIMD kernels here (another architecture, or the purego tag): impl is
 // always implGo, so the functions below are never called.
-const haveAVX2 = false
+const (
+	haveAVX2   = false
+	haveAVX512 = false
+)
 
 var gemmTiles [4][3]func(c []float32, ldc int, a, b []float32, k int)
 

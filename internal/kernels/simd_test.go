@@ -3,6 +3,7 @@ package kernels
 import (
 	"math"
 	"math/big"
+	"strings"
 	"testing"
 )
 
@@ -102,5 +103,20 @@ func TestFMA32(t *testing.T) {
 	}
 	if got := fma32(0, 0, float32(math.Copysign(0, -1))); math.Signbit(float64(got)) {
 		t.Errorf("fma32(0, 0, -0) = -0, want +0")
+	}
+}
+
+func TestUse(t *testing.T) {
+	saved := impl
+	defer func() { impl = saved }()
+	for _, name := range Impls() {
+		if err := Use(name); err != nil || Impl() != name {
+			t.Errorf("Use(%q) = %v, Impl() = %q", name, err, Impl())
+		}
+	}
+	if err := Use("avx1024"); err == nil {
+		t.Error(`Use("avx1024") = nil, want an error naming the available paths`)
+	} else if got := err.Error(); !strings.Contains(got, "available: go") {
+		t.Errorf("Use error %q does not list the available paths", got)
 	}
 }

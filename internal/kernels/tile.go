@@ -105,7 +105,7 @@ func mmRows(kind mmKind, c []float32, ldc int, a []float32, lda int, b []float32
 	if m == 0 || n == 0 {
 		return
 	}
-	if impl != implAVX2 || k == 0 {
+	if !impl.simd() || k == 0 {
 		mmGo(kind, c, ldc, a, lda, b, ldb, 0, m, 0, n, k, alpha)
 		return
 	}
@@ -189,7 +189,7 @@ func Transpose(dst []float32, ldd int, src []float32, lds int, rows, cols int) {
 			rows, cols, lds, ldd, len(src), len(dst)))
 	}
 	r8, c8 := 0, 0
-	if impl == implAVX2 {
+	if impl.simd() {
 		r8, c8 = rows&^7, cols&^7
 		if r8 > 0 && c8 > 0 {
 			transposeAVX2(dst, ldd, src, lds, r8, c8)
@@ -221,7 +221,7 @@ func MaxCount(x []float32) (mx float32, n int) {
 	negInf := float32(math.Inf(-1))
 	mx = negInf
 	i := 0
-	if impl == implAVX2 && len(x) >= 8 {
+	if impl.simd() && len(x) >= 8 {
 		i = len(x) &^ 7
 		var ninf int
 		mx, ninf = maxCountAVX2(x[:i], negInf)
@@ -242,7 +242,7 @@ func MaxCount(x []float32) (mx float32, n int) {
 // (r < rows) into the cache; it is a hint, changes nothing and does nothing
 // on the pure-Go path. Rows that fall outside x are left out.
 func PrefetchRows(x []float32, off, stride, rows, width int) {
-	if impl != implAVX2 || rows <= 0 || width <= 0 || stride < width || off < 0 || off+width > len(x) {
+	if !impl.simd() || rows <= 0 || width <= 0 || stride < width || off < 0 || off+width > len(x) {
 		return
 	}
 	rows = min(rows, (len(x)-off-width)/stride+1)

@@ -23,7 +23,7 @@ func Dot(x, y []float32) float32 {
 	if len(x) != len(y) {
 		panic("kernels.Dot: length mismatch")
 	}
-	if impl == implAVX2 {
+	if impl.simd() {
 		return dotAVX2(x, y)
 	}
 	return dotGo(x, y)
@@ -59,7 +59,7 @@ func Axpy(a float32, x, y []float32) {
 	if len(x) != len(y) {
 		panic("kernels.Axpy: length mismatch")
 	}
-	if impl == implAVX2 {
+	if impl.simd() {
 		axpyAVX2(a, x, y)
 		return
 	}
@@ -73,7 +73,7 @@ func Axpy(a float32, x, y []float32) {
 //
 //	for i := range x { x[i] *= a }
 func Scale(a float32, x []float32) {
-	if impl == implAVX2 {
+	if impl.simd() {
 		scaleAVX2(a, x)
 		return
 	}
@@ -93,7 +93,7 @@ func Scale(a float32, x []float32) {
 // square with one FMA, which rounds as the twin's addition does since the
 // square is exact, so the paths agree bit for bit.
 func SumSquares(x []float32) float64 {
-	if impl == implAVX2 {
+	if impl.simd() {
 		return sumSquaresAVX2(x)
 	}
 	return sumSquaresGo(x)
@@ -130,7 +130,7 @@ func sumSquaresGo(x []float32) float64 {
 //
 // with the same bits as those two calls on either path.
 func ScaleSumSquares(a float32, x []float32) float64 {
-	if impl == implAVX2 {
+	if impl.simd() {
 		return scaleSumSquaresAVX2(a, x)
 	}
 	for i := range x {
@@ -154,7 +154,7 @@ func ScaleSumSquaresRows(a, x []float32, ld, rows, n int, ss []float64) {
 			rows, n, ld, len(a), len(x), len(ss)))
 	}
 	r := 0
-	if impl == implAVX2 && n%8 == 0 && n > 0 {
+	if impl.simd() && n%8 == 0 && n > 0 {
 		for ; r+4 <= rows; r += 4 {
 			scaleSumSquares4AVX2(a[r:r+4], x[r*ld:], ld, n, ss[r:r+4])
 		}

@@ -1,4 +1,5 @@
-// Command asm generates Headlight's amd64 kernels (AVX2+FMA) with avo.
+// Command asm generates Headlight's amd64 kernels (AVX2+FMA, and AVX-512 in
+// the sets whose names end in 512) with avo.
 //
 // It lives in its own module so that avo is not a dependency of Headlight.
 // Run `go generate ./internal/kernels` (see ../gen.go); each -set writes one
@@ -18,7 +19,7 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-var set = flag.String("set", "vec", "kernels to generate: vec, exp, gemm1…gemm4 (tiles with that many rows of a), gemm43, mm, mmr, panels, hpanels, rows or half")
+var set = flag.String("set", "vec", "kernels to generate: vec, exp, gemm1…gemm4 (tiles with that many rows of a), gemm43, mm, mmr, panels, hpanels, rows, half, exp512 or mm512")
 
 func main() {
 	flag.Parse()
@@ -84,6 +85,10 @@ func main() {
 				genMMTile(kind, rows)
 			}
 		}
+	case "exp512": // AVX-512: the 16-lane exps and column softmax (exp512.go)
+		genExp512Set()
+	case "mm512": // AVX-512: the zmm register tiles (mm512.go)
+		genMM512Set()
 	default:
 		log.Fatalf("unknown -set %q", *set)
 	}

@@ -1,0 +1,4 @@
+package main
+
+// genMM512Set writes the AVX-512 register tiles (set mm512).
+func genMM512Set() {}
