@@ -110,14 +110,20 @@ func mmRows(kind mmKind, c []float32, ldc int, a []float32, lda int, b []float32
 		return
 	}
 	n16 := n &^ 15
-	for i := 0; i < m && n16 > 0; {
-		rows := tileRows(m - i)
-		ai := i * lda // first element of row i of a (of column i when transposed)
-		if kind == mmAddT {
-			ai = i
+	switch {
+	case n16 == 0:
+	case impl == implAVX512:
+		mmRows512(kind, c, ldc, a, lda, b, ldb, m, n16, k, alpha)
+	default:
+		for i := 0; i < m; {
+			rows := tileRows(m - i)
+			ai := i * lda // first element of row i of a (of column i when transposed)
+			if kind == mmAddT {
+				ai = i
+			}
+			mmTiles[kind][rows](c[i*ldc:], ldc, a[ai:], lda, b, ldb, n16, k, alpha)
+			i += rows
 		}
-		mmTiles[kind][rows](c[i*ldc:], ldc, a[ai:], lda, b, ldb, n16, k, alpha)
-		i += rows
 	}
 	if n16 < n {
 		mmGo(kind, c, ldc, a, lda, b, ldb, 0, m, n16, n, k, alpha)

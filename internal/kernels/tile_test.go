@@ -9,11 +9,12 @@ import (
 // TestMatMulRows checks MatMulRows, MatMulAddRows and MatMulTAddRows against
 // float64 sums on odd shapes (every remainder of rows), strided and unaligned
 // slices, with guard values around c; on the AVX2 path the elements of whole
-// 16-column tiles (of any height) must be the exact FMA chain.
+// 16-column tiles (of any height; the AVX-512 tiles of 12, 8, 4, 2 and 1
+// rows, two slabs or one) must be the exact FMA chain.
 func TestMatMulRows(t *testing.T) {
 	forEachImpl(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(7, 8))
-		for _, sz := range [][3]int{{1, 1, 1}, {4, 16, 1}, {6, 16, 1}, {6, 16, 64}, {12, 32, 5}, {5, 17, 3}, {32, 64, 64}, {7, 33, 13}, {8, 48, 0}, {3, 5, 70}, {13, 64, 37}} {
+		for _, sz := range [][3]int{{1, 1, 1}, {4, 16, 1}, {6, 16, 1}, {6, 16, 64}, {12, 32, 5}, {5, 17, 3}, {32, 64, 64}, {7, 33, 13}, {8, 48, 0}, {3, 5, 70}, {13, 64, 37}, {25, 48, 9}, {23, 80, 4}, {15, 96, 2}, {64, 64, 64}} {
 			m, n, k := sz[0], sz[1], sz[2]
 			for _, kind := range []mmKind{mmScale, mmAdd, mmAddT} {
 				add := kind != mmScale
