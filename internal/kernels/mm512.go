@@ -36,3 +36,51 @@ func mmRows512(kind mmKind, c []float32, ldc int, a []float32, lda int, b []floa
 		i += rows
 	}
 }
+
+// panelTilesAVX512 is panelTilesAVX2 with the AVX-512 tiles: rows i0…i1-1
+// of c for panels q0…q1-1, two float32 panels at a time (a 12×32 tile
+// reads both, bs = one panel apart), a last single panel, a half-precision
+// panel or a partial last panel one at a time (the partial one through a
+// stack buffer). Each pair of panels meets every row tile of the block in
+// turn. The sums are the FMA chains of the AVX2 tiles (c = 1·Σ, exact).
+func panelTilesAVX512(c, a []float32, w *Panels, i0, i1, q0, q1 int) {
+	n, k := w.N, w.K
+	pk := panelW * k
+	tile := mm512Tiles[mmScale]
+	buf := w.panelBuf()
+	for q := q0; q < q1; {
+		j := q * panelW
+		pair := w.hdata == nil && q+1 < q1 && j+2*panelW <= n
+		switch {
+		case pair:
+			b := w.data[q*pk : (q+2)*pk]
+			for i := i0; i < i1; {
+				r := tileRows512(i1 - i)
+				tile[r](c[i*n+j:(i+r-1)*n+j+2*panelW], n, a[i*k:(i+r)*k], k, b, panelW, pk, 2*panelW, k, 1)
+				i += r
+			}
+			q += 2
+			continue
+		case j+panelW <= n:
+			b := w.panelF32(q, buf)
+			for i := i0; i < i1; {
+				r := tileRows512(i1 - i)
+				tile[r](c[i*n+j:(i+r-1)*n+j+panelW], n, a[i*k:(i+r)*k], k, b, panelW, pk, panelW, k, 1)
+				i += r
+			}
+		default:
+			b := w.panelF32(q, buf)
+			var part [MMRows512 * panelW]float32 // partial panel: tiles into part, then the valid columns
+			for i := i0; i < i1; {
+				r := tileRows512(i1 - i)
+				tile[r](part[:r*panelW], panelW, a[i*k:(i+r)*k], k, b, panelW, pk, panelW, k, 1)
+				for t := 0; t < r; t++ {
+					copy(c[(i+t)*n+j:(i+t)*n+n], part[t*panelW:])
+				}
+				i += r
+			}
+		}
+		q++
+	}
+	putPanelBuf(buf)
+}

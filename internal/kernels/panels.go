@@ -205,6 +205,8 @@ func panelBlock(c, a []float32, w *Panels, bias []float32, m, i0, i1, q0, q1 int
 		for i := i0; i < i1; i++ {
 			panelGemvAVX2(c[i*n:(i+1)*n], a[i*k:(i+1)*k], w, q0, q1)
 		}
+	case impl == implAVX512:
+		panelTilesAVX512(c, a, w, i0, i1, q0, q1)
 	default:
 		panelTilesAVX2(c, a, w, i0, i1, q0, q1)
 	}

@@ -27,8 +27,9 @@ func panelsFMA(a, b, bias []float32, m, n, k int) []float32 {
 	return c
 }
 
-// TestMatMulPanels: every shape edge (m around the 6/4/2/1 tile heights and
-// the row-by-row limit, n around the panel width, k odd), with and without
+// TestMatMulPanels: every shape edge (m around the 6/4/2/1 tile heights, the
+// AVX-512 12/8/4/2/1 heights and the row-by-row limit, n around the panel
+// width and the AVX-512 panel pairs, k odd), with and without
 // bias, on every path: the bits of the documented order (FMA on AVX2, the
 // reference loop on the twin), within the float32 error bound of a float64
 // product, and no element left unwritten.
@@ -36,8 +37,8 @@ func TestMatMulPanels(t *testing.T) { forEachImpl(t, testMatMulPanels) }
 
 func testMatMulPanels(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	for _, m := range []int{1, 2, 3, 4, 5, 6, 7, 13, 75} {
-		for _, n := range []int{1, 15, 16, 17, 33, 130} {
+	for _, m := range []int{1, 2, 3, 4, 5, 6, 7, 13, 23, 30, 75} {
+		for _, n := range []int{1, 15, 16, 17, 33, 48, 130} {
 			for _, k := range []int{1, 7, 64, 65} {
 				a := randSlice(r, m*k+1)[1:] // 4 bytes past the start of an allocation
 				b := randSlice(r, n*k)
