@@ -15,8 +15,9 @@ bench/peers/sgemm (kernels.MatMulPanels: the square products pack b into
 panels inside every timed call, as torch.matmul packs internally; the
 projection shapes multiply weights packed once, as a loaded model's are),
 both built once with `go build`. The roofline is the float32 FMA peak that
-bench/peers/sgemm -fma-peak measures in this run (12 independent AVX2 FMA
-chains per thread, on the same number of threads).
+bench/peers/sgemm -fma-peak measures in this run (12 independent FMA chains
+per thread on the vector width of Headlight's kernels — zmm when they run
+AVX-512, ymm otherwise — on the same number of threads).
 """
 import argparse
 import atexit
@@ -243,18 +244,19 @@ def main():
     p("### Headlight ÷ PyTorch %s, %d threads — %s" % (torch.__version__, THREADS,
                                                       datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")))
     p("")
+    kimpl = go_json([bins["sgemm"], "-shapes", "8x8x8", "-reps", "1", "-min-time", "0s"])[0]["impl"]
+    lanes = 16 if kimpl == "avx512" else 8
     p("- machine: `nproc` = %d, CPU `%s` (%s), Go %s, Headlight kernels `%s`" % (
         os.cpu_count(), cpu_model(), isa,
-        subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True).stdout.strip(),
-        go_json([bins["sgemm"], "-shapes", "8x8x8", "-reps", "1", "-min-time", "0s"])[0]["impl"]))
+        subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True).stdout.strip(), kimpl))
     p("- PyTorch BLAS: %s%s" % (", ".join("`%s`" % l for l in libs if "gomp" not in l),
                                " — OpenBLAS config: `%s`" % ob_cfg if ob_cfg else ""))
     p("- roofline: float32 FMA peak **%.0f GFLOP/s** on %d threads, measured in this run by `bench/peers/sgemm -fma-peak` "
-      "(%s; best of 5 rounds, before and after the cases: %s). For comparison: clock × 2 FMA units × 8 lanes × 2 flops "
+      "(%s; best of 5 rounds, before and after the cases: %s). For comparison: clock × 2 FMA units × %d lanes × 2 flops "
       "× %d threads from /proc/cpuinfo's `cpu MHz` (%.0f MHz, the nominal clock a VM reports) = %.0f GFLOP/s; "
       "best SGEMM in this run (empirical ceiling) = %.0f GFLOP/s." % (
-          peak, THREADS, peaks[0]["probe"], " / ".join("%.0f" % x["gflops"] for x in peaks),
-          THREADS, mhz or 0, (mhz or 0) * 1e-3 * 32 * THREADS, best_sgemm))
+          peak, THREADS, peaks[0]["probe"], " / ".join("%.0f" % x["gflops"] for x in peaks), lanes,
+          THREADS, mhz or 0, (mhz or 0) * 1e-3 * 4 * lanes * THREADS, best_sgemm))
     p("- method: %d alternating A/B repetitions per case (%d at seq 4096), each the median of ≥ 3 timed calls "
       "(≥ %.1f s) after a warm-up; the figure is the median of the repetitions. Headlight: head statistics on; "
       "PyTorch: eval, no_grad, `need_weights=False`; attention core = `F._scaled_dot_product_attention(q, k, v, mask, "

@@ -4,9 +4,11 @@ package main
 
 import "math"
 
-const fmaProbe = "pure Go: 8 independent scalar math.FMA chains in float64 (not a SIMD peak)"
-
-const fmaFlopsPerIter = 8 * 2
+// pickProbe returns the scalar loop below, its flops per iteration and what
+// it runs (no SIMD probe on this architecture).
+func pickProbe() (loop func(int), flopsPerIter int, desc string) {
+	return fmaLoop, 8 * 2, "pure Go: 8 independent scalar math.FMA chains in float64 (not a SIMD peak)"
+}
 
 var sink float64
 

@@ -1,7 +1,8 @@
 // Command sgemm is the Headlight side of `make bench-peers` (bench/peers/run.py):
 // it times kernels.MatMulTransB on the shapes it is given and prints one JSON
 // object per shape; with -fma-peak it instead measures the machine's float32
-// FMA peak with a probe of independent vector FMAs (fma_amd64.s).
+// FMA peak with a probe of independent vector FMAs (fma_amd64.s) of the
+// kernels' path: zmm when they run AVX-512, ymm otherwise.
 package main
 
 import (
@@ -71,6 +72,7 @@ func parseShapes(s string) ([][3]int, error) {
 // and returns the best of reps rounds in GFLOP/s.
 func fmaPeak(threads, reps int) float64 {
 	const iters = 20_000_000
+	loop, flops, _ := pickProbe()
 	best := 0.0
 	for r := 0; r < reps; r++ {
 		var wg sync.WaitGroup
@@ -82,14 +84,14 @@ func fmaPeak(threads, reps int) float64 {
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()
 				<-start
-				fmaLoop(iters)
+				loop(iters)
 			}()
 		}
 		t0 := time.Now()
 		close(start)
 		wg.Wait()
 		dt := time.Since(t0).Seconds()
-		best = max(best, float64(threads)*iters*fmaFlopsPerIter/dt/1e9)
+		best = max(best, float64(threads)*iters*float64(flops)/dt/1e9)
 	}
 	return best
 }
@@ -104,7 +106,8 @@ func main() {
 	flag.Parse()
 	enc := json.NewEncoder(os.Stdout)
 	if *peakMode {
-		_ = enc.Encode(peak{Threads: *threads, GFLOPS: fmaPeak(*threads, 5), Probe: fmaProbe})
+		_, _, desc := pickProbe()
+		_ = enc.Encode(peak{Threads: *threads, GFLOPS: fmaPeak(*threads, 5), Probe: desc})
 		return
 	}
 	shs, err := parseShapes(*shapes)
