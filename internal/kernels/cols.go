@@ -31,7 +31,9 @@ func ColMaxCount(mx []float32, cnt []int32, s []float32, lds, m, n int) {
 	j := 0
 	if impl.simd() && m > 0 {
 		j = n &^ 7
-		if j > 0 {
+		if j > 0 && impl == implAVX512 {
+			colMaxCountAVX512(mx, cnt, s, lds, m, j)
+		} else if j > 0 {
 			colMaxCountAVX2(mx, cnt, s, lds, m, j)
 		}
 	}
@@ -69,10 +71,11 @@ func colMaxCountGo(mx []float32, cnt []int32, s []float32, lds, m, j0, j1 int) {
 //		}
 //	}
 //
-// Each column is summed with i increasing on every path (the AVX2 path gives
-// each column its own lane, and computes Exp's bits as ExpShiftSum does), so
-// the paths agree bit for bit where Exp is compiled without FMA. It panics if
-// a slice is too short.
+// Each column is summed with i increasing on every path (the SIMD paths give
+// each column its own lane — 8 columns per ymm on AVX2, 16 per zmm on
+// AVX-512 — and compute Exp's bits as ExpShiftSum does), so the paths agree
+// bit for bit where Exp is compiled without FMA, and the two SIMD paths
+// always. It panics if a slice is too short.
 func ColExpShiftSum(p []float32, ldp int, s []float32, lds, m, n int, shift, sum, t []float32) {
 	if m < 0 || n < 0 || len(shift) < n || len(sum) < n || t != nil && len(t) < n ||
 		!fitsRows(len(s), m, n, lds) || !fitsRows(len(p), m, n, ldp) {
@@ -82,9 +85,15 @@ func ColExpShiftSum(p []float32, ldp int, s []float32, lds, m, n int, shift, sum
 	j := 0
 	if impl.simd() && m > 0 {
 		j = n &^ 7
-		if j > 0 && t != nil {
+		switch {
+		case j == 0:
+		case impl == implAVX512 && t != nil:
+			colExpShiftSumTAVX512(p, ldp, s, lds, m, j, shift, sum, t)
+		case impl == implAVX512:
+			colExpShiftSumAVX512(p, ldp, s, lds, m, j, shift, sum)
+		case t != nil:
 			colExpShiftSumTAVX2(p, ldp, s, lds, m, j, shift, sum, t)
-		} else if j > 0 {
+		default:
 			colExpShiftSumAVX2(p, ldp, s, lds, m, j, shift, sum)
 		}
 	}

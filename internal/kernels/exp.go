@@ -64,12 +64,16 @@ func Exp(x float32) float32 {
 // give exactly 0 (softmax's masked keys). Each dst[i] is Exp's value (bit for
 // bit where Exp is compiled without FMA, as on amd64 below v3: the AVX2 path
 // repeats Exp's operations in the same order). The twin sums left to right;
-// the AVX2 path sums in 8 lanes (lane i%8) reduced as Dot's lanes are.
+// the SIMD paths sum in 8 lanes (lane i%8, i increasing) reduced as Dot's
+// lanes are: the AVX-512 path adds each zmm's low 8 lanes, then its high 8,
+// so both SIMD paths give the same bits.
 func ExpShiftSum(dst, src []float32, shift float32) float32 {
 	if len(dst) != len(src) {
 		panic("kernels.ExpShiftSum: length mismatch")
 	}
-	if impl.simd() {
+	if impl == implAVX512 {
+		return expShiftSumAVX512(dst, src, shift)
+	} else if impl.simd() {
 		return expShiftSumAVX2(dst, src, shift)
 	}
 	return expShiftSumGo(dst, src, shift)
@@ -99,13 +103,15 @@ const expLo = float32(-87.33654475055310898657124730)
 //	}
 //
 // The clamp changes nothing where e ≠ 0 (Exp flushes arguments below lo to
-// 0); a NaN argument keeps t NaN. The twin sums left to right; the AVX2 path
-// in 8 lanes like ExpShiftSum.
+// 0); a NaN argument keeps t NaN. The twin sums left to right; the SIMD
+// paths in 8 lanes like ExpShiftSum.
 func ExpShiftSumT(dst, src []float32, shift float32) (sum, t float32) {
 	if len(dst) != len(src) {
 		panic("kernels.ExpShiftSumT: length mismatch")
 	}
-	if impl.simd() {
+	if impl == implAVX512 {
+		return expShiftSumTAVX512(dst, src, shift)
+	} else if impl.simd() {
 		return expShiftSumTAVX2(dst, src, shift)
 	}
 	return expShiftSumTGo(dst, src, shift)
