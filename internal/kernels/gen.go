@@ -18,3 +18,4 @@ package kernels
 //go:generate sh -c "cd asm && go run . -set half -out ../zhalf_amd64.s -stubs ../zhalf_stubs_amd64.go -pkg kernels"
 //go:generate sh -c "cd asm && go run . -set exp512 -out ../zexp512_amd64.s -stubs ../zexp512_stubs_amd64.go -pkg kernels"
 //go:generate sh -c "cd asm && go run . -set mm512 -out ../zmm512_amd64.s -stubs ../zmm512_stubs_amd64.go -pkg kernels"
+//go:generate sh -c "cd asm && go run . -set bf16dot512 -out ../zbf16dot512_amd64.s -stubs ../zbf16dot512_stubs_amd64.go -pkg kernels"

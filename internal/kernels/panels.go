@@ -23,6 +23,7 @@ type Panels struct {
 	data  []float32 // (⌈N/16⌉, K, 16), or nil when the panels are half precision
 	hdata []uint16  // the same layout in half precision (PackPanelsHalf), or nil
 	half  Half      // the format of hdata
+	dot   bool      // bfloat16 dot mode (SetBF16Dot)
 }
 
 // panelW is the width of a panel: the columns of one 6×16 register tile.
@@ -165,16 +166,23 @@ func MatMulPanels(pool *Pool, c, a []float32, w *Panels, bias []float32, m int) 
 	if m <= panelGemvMaxM {
 		work *= panelGemvWork
 	}
+	var ab []uint16 // a in bfloat16, (m, k), for the dot mode
+	if w.dot && m > panelGemvMaxM {
+		buf := bf16Copy(a, m, k)
+		defer bf16Bufs.Put(buf)
+		ab = *buf
+		work /= 2
+	}
 	if p := pool.For(work); p != nil && mb*nb > 1 {
 		p.Run(mb*nb, func(_, t int) {
 			i0, q0 := (t%mb)*panelMC, (t/mb)*panelNP
-			panelBlock(c, a, w, bias, m, i0, min(i0+panelMC, m), q0, min(q0+panelNP, np))
+			panelBlock(c, a, ab, w, bias, m, i0, min(i0+panelMC, m), q0, min(q0+panelNP, np))
 		})
 		return
 	}
 	for q0 := 0; q0 < np; q0 += panelNP { // small: on the caller, no closure to allocate
 		for i0 := 0; i0 < m; i0 += panelMC {
-			panelBlock(c, a, w, bias, m, i0, min(i0+panelMC, m), q0, min(q0+panelNP, np))
+			panelBlock(c, a, ab, w, bias, m, i0, min(i0+panelMC, m), q0, min(q0+panelNP, np))
 		}
 	}
 }
@@ -194,11 +202,16 @@ const (
 )
 
 // panelBlock computes rows i0…i1-1 of c for panels q0…q1-1 (see
-// MatMulPanels); m is a's row count (it chooses the kernel, not the block).
-func panelBlock(c, a []float32, w *Panels, bias []float32, m, i0, i1, q0, q1 int) {
+// MatMulPanels); m is a's row count (it chooses the kernel, not the block);
+// ab is a in bfloat16 in the dot mode, else nil.
+func panelBlock(c, a []float32, ab []uint16, w *Panels, bias []float32, m, i0, i1, q0, q1 int) {
 	n, k := w.N, w.K
 	j0, j1 := q0*panelW, min(q1*panelW, n)
 	switch {
+	case ab != nil && HasBF16Dot() && k > 0:
+		panelDotAVX512(c, ab, w, i0, i1, q0, q1)
+	case ab != nil:
+		panelDotGo(c, ab, w, i0, i1, j0, j1)
 	case !impl.simd() || k == 0:
 		panelBlockGo(c, a, w, i0, i1, j0, j1)
 	case m <= panelGemvMaxM:

@@ -45,6 +45,14 @@ func MatMulPanelsShared(pool *Pool, a []float32, m int, ps ...PanelsProduct) {
 		return
 	}
 	own := append([]PanelsProduct(nil), ps...) // the closure's copy: the caller's slice stays on its stack
+	var ab []uint16                            // a in bfloat16 for the products in the dot mode
+	for _, p := range ps {
+		if p.W.dot && m > panelGemvMaxM && ab == nil {
+			buf := bf16Copy(a, m, k)
+			defer bf16Bufs.Put(buf)
+			ab = *buf
+		}
+	}
 	pool.Run(tasks, func(_, t int) {
 		for _, p := range own { // find t's product: the tasks go product after product
 			nt := mb * panelTasks(p.W.N)
@@ -54,7 +62,11 @@ func MatMulPanelsShared(pool *Pool, a []float32, m int, ps ...PanelsProduct) {
 			}
 			np := (p.W.N + panelW - 1) / panelW
 			i0, q0 := (t%mb)*panelMC, (t/mb)*panelNP
-			panelBlock(p.C[:m*p.W.N], a[:m*k], p.W, p.Bias, m, i0, min(i0+panelMC, m), q0, min(q0+panelNP, np))
+			pab := ab
+			if !p.W.dot {
+				pab = nil
+			}
+			panelBlock(p.C[:m*p.W.N], a[:m*k], pab, p.W, p.Bias, m, i0, min(i0+panelMC, m), q0, min(q0+panelNP, np))
 			return
 		}
 	})

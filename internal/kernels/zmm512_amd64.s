@@ -4,6 +4,45 @@
 
 #include "textflag.h"
 
+// func f32ToBF16AVX512(dst []uint16, src []float32)
+// Requires: AVX, AVX512F
+TEXT ·f32ToBF16AVX512(SB), NOSPLIT, $0-48
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         src_base+24(FP), CX
+	MOVQ         src_len+32(FP), DX
+	MOVL         $0x7fffffff, BX
+	VPBROADCASTD BX, Z0
+	MOVL         $0x7f800000, BX
+	VPBROADCASTD BX, Z1
+	MOVL         $0x00007fff, BX
+	VPBROADCASTD BX, Z2
+	MOVL         $0x00000001, BX
+	VPBROADCASTD BX, Z3
+	MOVL         $0x00000040, BX
+	VPBROADCASTD BX, Z4
+	XORQ         BX, BX
+
+f2b_loop:
+	CMPQ      BX, DX
+	JAE       f2b_done
+	VMOVDQU32 (CX)(BX*4), Z5
+	VPSRLD    $0x10, Z5, Z6
+	VPANDD    Z3, Z6, Z7
+	VPADDD    Z2, Z7, Z7
+	VPADDD    Z5, Z7, Z7
+	VPSRLD    $0x10, Z7, Z7
+	VPORD     Z4, Z6, Z6
+	VPANDD    Z0, Z5, Z5
+	VPCMPUD   $0x06, Z1, Z5, K1
+	VMOVDQU32 Z6, K1, Z7
+	VPMOVDW   Z7, (AX)(BX*2)
+	ADDQ      $0x10, BX
+	JMP       f2b_loop
+
+f2b_done:
+	VZEROUPPER
+	RET
+
 // func mmScale12AVX512(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, bs int, n int, k int, alpha float32)
 // Requires: AVX, AVX512F
 TEXT ·mmScale12AVX512(SB), NOSPLIT, $0-124

@@ -4,6 +4,11 @@
 
 package kernels
 
+// f32ToBF16AVX512 sets dst[i] = F32ToBF16(src[i]) for i < len(src), a multiple of 16 (see F32SliceToBF16).
+//
+//go:noescape
+func f32ToBF16AVX512(dst []uint16, src []float32)
+
 // mmScale12AVX512 sets the 12×n tile c[r*ldc+j] = alpha·Σ_p a[r*lda+p]·b[slab(j)+p*ldb+j%16], n a multiple of 16, slab(j) = (j/16)·bs (see mmRows).
 //
 //go:noescape

@@ -19,7 +19,7 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-var set = flag.String("set", "vec", "kernels to generate: vec, exp, gemm1…gemm4 (tiles with that many rows of a), gemm43, mm, mmr, panels, hpanels, rows, half, exp512 or mm512")
+var set = flag.String("set", "vec", "kernels to generate: vec, exp, gemm1…gemm4 (tiles with that many rows of a), gemm43, mm, mmr, panels, hpanels, rows, half, exp512, mm512 or bf16dot512")
 
 func main() {
 	flag.Parse()
@@ -89,6 +89,9 @@ func main() {
 		genExp512Set()
 	case "mm512": // AVX-512: the zmm register tiles (mm512.go)
 		genMM512Set()
+	case "bf16dot512": // AVX-512 BF16: VDPBF16PS tiles, written without avo (bf16dot512.go)
+		genBF16DotSet()
+		return
 	default:
 		log.Fatalf("unknown -set %q", *set)
 	}

@@ -18,6 +18,7 @@ var mm512Rows = []int{12, 8, 4, 2, 1}
 // genMM512Set writes the AVX-512 register tiles (set mm512) of every kind
 // and height.
 func genMM512Set() {
+	genF32ToBF16()
 	for _, kind := range []mmKind{mmScale, mmAdd, mmAddT} {
 		for _, rows := range mm512Rows {
 			genMM512Tile(kind, rows)
@@ -211,4 +212,47 @@ func mm512Block(kind mmKind, rows, slabs int, j reg.GPVirtual, label string) {
 			VMOVUPS(acc[r][s], m)
 		}
 	}
+}
+
+// genF32ToBF16 writes f32ToBF16AVX512: dst[i] = F32ToBF16(src[i]) for
+// i < len(src) (a multiple of 16), 16 values per step with F32ToBF16's
+// integer operations: a NaN keeps its top half with the quiet bit set, any
+// other value b rounds to nearest even as (b + 0x7fff + (b>>16)&1) >> 16.
+func genF32ToBF16() {
+	TEXT("f32ToBF16AVX512", NOSPLIT, "func(dst []uint16, src []float32)")
+	Pragma("noescape")
+	Doc("f32ToBF16AVX512 sets dst[i] = F32ToBF16(src[i]) for i < len(src), a multiple of 16 (see F32SliceToBF16).")
+	dp := Load(Param("dst").Base(), GP64())
+	sp := Load(Param("src").Base(), GP64())
+	n := Load(Param("src").Len(), GP64())
+	cst := func(v uint32) reg.VecVirtual {
+		g, z := GP32(), ZMM()
+		MOVL(U32(v), g)
+		VPBROADCASTD(g, z)
+		return z
+	}
+	abs, inf, bias, one, quiet := cst(0x7fffffff), cst(0x7f800000), cst(0x7fff), cst(1), cst(0x40)
+	i := GP64()
+	XORQ(i, i)
+	Label("f2b_loop")
+	CMPQ(i, n)
+	JAE(LabelRef("f2b_done"))
+	x, t, r := ZMM(), ZMM(), ZMM()
+	VMOVDQU32(Mem{Base: sp, Index: i, Scale: 4}, x)
+	VPSRLD(U8(16), x, t) // b >> 16
+	VPANDD(one, t, r)    // (b >> 16) & 1
+	VPADDD(bias, r, r)   // 0x7fff + …
+	VPADDD(x, r, r)      // b + …
+	VPSRLD(U8(16), r, r) // rounded
+	VPORD(quiet, t, t)   // NaN: top half, quiet
+	VPANDD(abs, x, x)    // |b|
+	k := K()
+	VPCMPUD(U8(6), inf, x, k) // NLE: |b| > 0x7f800000, a NaN
+	VMOVDQU32(t, k, r)        // NaN lanes take the quiet top half
+	VPMOVDW(r, Mem{Base: dp, Index: i, Scale: 2})
+	ADDQ(U8(16), i)
+	JMP(LabelRef("f2b_loop"))
+	Label("f2b_done")
+	VZEROUPPER()
+	RET()
 }
