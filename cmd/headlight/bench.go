@@ -50,7 +50,7 @@ func benchGenerate(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	wt, err := tensor.ParseDType(*weightType)
+	wt, err := parseWeights(*weightType)
 	if err != nil {
 		fmt.Fprintln(stderr, "headlight bench generate: --weights:", err)
 		return 2

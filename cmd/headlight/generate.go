@@ -17,7 +17,17 @@ import (
 )
 
 // weightsHelp describes --weights of generate and bench generate.
-const weightsHelp = "precision of the attention and feed-forward weights (Llama, GPT-2), packed at load: f32 (the file's values), bf16 or f16 (rounded; half the bytes per decoded token, float32 accumulation)"
+const weightsHelp = "precision of the attention and feed-forward weights (Llama, GPT-2), packed at load: f32 (the file's values), bf16 or f16 (rounded; half the bytes per decoded token, float32 accumulation), or bf16dot (bf16 whose prefill also rounds the activations to bf16 and runs AVX-512 BF16's VDPBF16PS: about 2× the prefill products, less precise; needs a CPU with AVX-512 BF16)"
+
+// parseWeights reads --weights: a tensor.DType, and bf16dot only where the
+// kernels run it in assembly.
+func parseWeights(s string) (tensor.DType, error) {
+	d, err := tensor.ParseDType(s)
+	if err == nil && d == tensor.BF16Dot && !kernels.HasBF16Dot() {
+		err = fmt.Errorf("bf16dot needs AVX-512 BF16 and the avx512 kernels (this machine runs %s, paths %v): use bf16", kernels.Impl(), kernels.Impls())
+	}
+	return d, err
+}
 
 func runGenerate(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("headlight generate", flag.ContinueOnError)
@@ -47,7 +57,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) int {
 	}
 	prompt := fs.Arg(0)
 	fail := func(err error) int { fmt.Fprintln(stderr, "headlight generate:", err); return 1 }
-	wt, err := tensor.ParseDType(*weightType)
+	wt, err := parseWeights(*weightType)
 	if err != nil {
 		fmt.Fprintln(stderr, "headlight generate: --weights:", err)
 		return 2

@@ -20,7 +20,6 @@ import (
 	"github.com/headlight/headlight/internal/kernels"
 	"github.com/headlight/headlight/internal/serve"
 	"github.com/headlight/headlight/internal/telemetry"
-	"github.com/headlight/headlight/internal/tensor"
 	"github.com/headlight/headlight/internal/weights"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -156,7 +155,7 @@ Flags:
 			return 2
 		}
 	}
-	wt, err := tensor.ParseDType(*weightType)
+	wt, err := parseWeights(*weightType)
 	if err != nil {
 		fmt.Fprintln(stderr, "headlight serve: --weights:", err)
 		return 2

@@ -8,7 +8,7 @@ import (
 
 // half is the kernels' name of a half-precision DType.
 func (d DType) half() kernels.Half {
-	if d == BF16 {
+	if d == BF16 || d == BF16Dot {
 		return kernels.BF16
 	}
 	return kernels.F16

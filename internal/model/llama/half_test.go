@@ -98,7 +98,9 @@ func relErr(got, want []float32) float64 {
 // logits' relative error stays below P·u. Measured errors are a few times
 // smaller (errors of independent weights partly cancel); the test also
 // demands that the error is not zero (the weights were rounded) and that
-// bfloat16 errs more than float16.
+// bfloat16 errs more than float16. In the bfloat16 dot mode (BF16Dot) the
+// prefill also rounds each product's input x to bfloat16: two factors of
+// relative error 2^-9 each, so u = 2^-8 (decoding keeps BF16's product).
 func TestHalfWeights(t *testing.T) {
 	ref := loadReference(t)
 	for _, c := range []struct {
@@ -114,8 +116,8 @@ func TestHalfWeights(t *testing.T) {
 		P := float64(4*m32.Config().Layers + 1)
 		V := m32.Config().VocabSize
 		worst := map[tensor.DType]float64{}
-		for _, d := range []tensor.DType{tensor.BF16, tensor.F16} {
-			u := map[tensor.DType]float64{tensor.BF16: 0x1p-9, tensor.F16: 0x1p-11}[d]
+		for _, d := range []tensor.DType{tensor.BF16, tensor.F16, tensor.BF16Dot} {
+			u := map[tensor.DType]float64{tensor.BF16: 0x1p-9, tensor.F16: 0x1p-11, tensor.BF16Dot: 0x1p-8}[d]
 			mh := c.m()
 			if err := mh.StoreWeights(d, nil); err != nil {
 				t.Fatal(err)
@@ -140,6 +142,9 @@ func TestHalfWeights(t *testing.T) {
 		}
 		if worst[tensor.BF16] == 0 || worst[tensor.F16] == 0 || worst[tensor.BF16] <= worst[tensor.F16] {
 			t.Errorf("%s: errors bf16 %.3g, f16 %.3g: want 0 < f16 < bf16", c.name, worst[tensor.BF16], worst[tensor.F16])
+		}
+		if worst[tensor.BF16Dot] <= worst[tensor.BF16] { // the prefill's activations were rounded too
+			t.Errorf("%s: errors bf16dot %.3g, bf16 %.3g: want bf16 < bf16dot", c.name, worst[tensor.BF16Dot], worst[tensor.BF16])
 		}
 	}
 }
