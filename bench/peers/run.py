@@ -94,8 +94,14 @@ def blas_in_use():
     return sorted(libs), cfg
 
 
+WARMUP = 0.5  # seconds of untimed calls before timing, on both sides (bench.WarmupTime, sgemm -warmup)
+
+
 def median_time(fn, min_time, min_calls):
-    fn()  # warm-up
+    warm = time.perf_counter()
+    fn()  # warm-up: at least one call, for WARMUP seconds
+    while time.perf_counter() - warm < WARMUP:
+        fn()
     times = []
     t_start = time.perf_counter()
     while len(times) < min_calls or (time.perf_counter() - t_start < min_time and len(times) < 10000):
@@ -258,10 +264,10 @@ def main():
           peak, THREADS, peaks[0]["probe"], " / ".join("%.0f" % x["gflops"] for x in peaks), lanes,
           THREADS, mhz or 0, (mhz or 0) * 1e-3 * 4 * lanes * THREADS, best_sgemm))
     p("- method: %d alternating A/B repetitions per case (%d at seq 4096), each the median of ≥ 3 timed calls "
-      "(≥ %.1f s) after a warm-up; the figure is the median of the repetitions. Headlight: head statistics on; "
+      "(≥ %.1f s) after %.2f s of untimed calls; the figure is the median of the repetitions. Headlight: head statistics on; "
       "PyTorch: eval, no_grad, `need_weights=False`; attention core = `F._scaled_dot_product_attention(q, k, v, mask, "
       "0.0, False)` on (12, seq, 64), causal rows with a boolean `tril` mask (FLOPs halved on both sides). "
-      "Whole run: %.0f s." % (args.reps, args.big_reps, args.min_time, time.time() - t_run))
+      "Whole run: %.0f s." % (args.reps, args.big_reps, args.min_time, WARMUP, time.time() - t_run))
     p("")
     p("| kernel | shape | PyTorch GFLOP/s | Headlight GFLOP/s | Headlight ÷ PyTorch | goal (issue 5) | PyTorch % of peak | Headlight % of peak |")
     p("| --- | --- | ---: | ---: | ---: | --- | ---: | ---: |")

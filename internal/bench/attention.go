@@ -55,7 +55,18 @@ type Options struct {
 	MinReps int           // at least this many timed runs (default 3)
 	MaxReps int           // at most this many (default 10,000)
 	MinTime time.Duration // keep running until this much time has passed (default 1s)
+	// Warmup is how long untimed calls run first (default WarmupTime; at
+	// least one call): after the machine idled, the first 300–400 ms of
+	// work ran at a third to three quarters of the steady speed here (the
+	// same 72×768×768 product, 100 ms blocks in one fresh process: 126,
+	// 127, 130, 174, then 438 GFLOP/s on 2 threads), which a single
+	// warm-up call did not cover.
+	Warmup time.Duration
 }
+
+// WarmupTime is the default Options.Warmup; bench/peers warms PyTorch and
+// its sgemm tool for as long.
+const WarmupTime = 500 * time.Millisecond
 
 func (o Options) withDefaults() Options {
 	if o.MinReps <= 0 {
@@ -67,10 +78,14 @@ func (o Options) withDefaults() Options {
 	if o.MinTime <= 0 {
 		o.MinTime = time.Second
 	}
+	if o.Warmup <= 0 {
+		o.Warmup = WarmupTime
+	}
 	return o
 }
 
-// RunAttention measures one case: one warm-up call, then timed calls.
+// RunAttention measures one case: untimed calls for opt.Warmup, then timed
+// calls.
 func RunAttention(c Case, opt Options) (Result, error) {
 	opt = opt.withDefaults()
 	if c.Heads < 1 || c.DModel%c.Heads != 0 {
@@ -114,8 +129,13 @@ func RunAttention(c Case, opt Options) (Result, error) {
 	default:
 		return Result{}, fmt.Errorf("bench: unknown op %q (want attention or mha)", c.Op)
 	}
-	if err := call(); err != nil { // warm-up
-		return Result{}, err
+	for warm := time.Now(); ; { // warm-up: at least one call
+		if err := call(); err != nil {
+			return Result{}, err
+		}
+		if time.Since(warm) >= opt.Warmup {
+			break
+		}
 	}
 	var times []float64
 	start := time.Now()

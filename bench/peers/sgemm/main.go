@@ -102,6 +102,7 @@ func main() {
 	minTime := flag.Duration("min-time", 300*time.Millisecond, "time each shape at least this long")
 	minReps := flag.Int("reps", 3, "at least this many timed calls per shape (the median is reported)")
 	peakMode := flag.Bool("fma-peak", false, "measure the FMA peak instead of SGEMM")
+	warmup := flag.Duration("warmup", 500*time.Millisecond, "untimed calls for this long before timing (at least one)")
 	kernel := flag.String("kernel", "panels+pack", "what to time: panels+pack (kernels.PackPanels of b, then kernels.MatMulPanels: the whole product from row-major b, as torch.matmul), panels (b packed once outside the timing, as a model's weights) or transb (kernels.MatMulTransB on row-major b)")
 	flag.Parse()
 	enc := json.NewEncoder(os.Stdout)
@@ -142,7 +143,12 @@ func main() {
 			fmt.Fprintf(os.Stderr, "sgemm: unknown -kernel %q (want panels+pack, panels or transb)\n", *kernel)
 			os.Exit(2)
 		}
-		call() // warm-up
+		for warm := time.Now(); ; { // warm-up, as bench.WarmupTime and run.py's
+			call()
+			if time.Since(warm) >= *warmup {
+				break
+			}
+		}
 		var times []float64
 		start := time.Now()
 		for len(times) < *minReps || (time.Since(start) < *minTime && len(times) < 10000) { // the cap of headlight bench attention and run.py
