@@ -24,10 +24,16 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-# The pure-Go twins of the SIMD kernels are tested on their own too (purego tag).
+# The pure-Go twins of the SIMD kernels are tested on their own too (purego tag), and on an
+# AVX-512 machine (where avx512 is the default path) the attention kernel and the model families'
+# golden tests run once more on the AVX2 kernels (HEADLIGHT_KERNELS=avx2).
 unit:
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -tags purego ./internal/kernels ./internal/attention
+	@if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then \
+		echo "HEADLIGHT_KERNELS=avx2 $(GO) test -count=1 ./internal/attention ./internal/model/... ./internal/engine"; \
+		HEADLIGHT_KERNELS=avx2 $(GO) test -count=1 ./internal/attention ./internal/model/... ./internal/engine; \
+	fi
 
 # The race detector on the packages with concurrency, in short mode.
 race:
