@@ -9,7 +9,8 @@ greedy tokens on stories260K are checked against run.c's golden tokens
 (assets/stories260K/reference.json), so it decodes what run.c decodes.
 
 For each model and thread count the two sides run alternately REPS times,
-greedy from BOS for POSITIONS positions; each side reports decode tokens/s
+greedy from BOS for POSITIONS positions after WARMUP seconds of untimed
+decoding; each side reports decode tokens/s
 (the C side from its second step on, as run.c; Headlight: `headlight bench
 generate --json`, the median of its own timed repetitions), and the table gives
 the median of the alternating runs and their ratio.
@@ -25,6 +26,10 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STORIES = os.path.join(ROOT, "assets", "stories260K", "stories260K.bin")
 STORIES_TOK = os.path.join(ROOT, "assets", "stories260K", "tok512.bin")
+# Seconds of untimed decoding before the timed run, on both sides (ref.c's 4th
+# argument, bench generate --warmup): after an idle spell this VM runs the
+# first few hundred milliseconds slower, and a stories260K decode lasts less.
+WARMUP = 0.5
 
 
 def run_json(cmd):
@@ -67,11 +72,12 @@ def main():
             c, g = [], {w: [] for w in kinds}
             for r in range(args.reps):
                 print("%s, %d thread(s), rep %d/%d" % (name, threads, r + 1, args.reps), file=sys.stderr)
-                c.append(run_json([ref, path, str(positions), str(threads)])["tok_s"])
+                c.append(run_json([ref, path, str(positions), str(threads), str(WARMUP)])["tok_s"])
                 for wt in kinds:
                     g[wt].append(run_json([hl, "bench", "generate", "--json", "--model", path, "--tokenizer", tok,
                                            "--positions", str(positions), "--prefill", str(prefill),
-                                           "--threads", str(threads), "--reps", "3", "--weights", wt])["decode_tok_s"])
+                                           "--threads", str(threads), "--reps", "3", "--weights", wt,
+                                           "--warmup", "%gs" % WARMUP])["decode_tok_s"])
             for wt in kinds:
                 rows.append((name, threads, positions, wt, statistics.median(c), statistics.median(g[wt]), c, g[wt]))
 

@@ -41,6 +41,7 @@ func benchGenerate(args []string, stdout, stderr io.Writer) int {
 	positions := fs.Int("positions", 512, "greedy decode from BOS for this many positions")
 	prefill := fs.Int("prefill", 256, "tokens fed in one prefill call")
 	reps := fs.Int("reps", 5, "timed repetitions (the median is reported)")
+	warmup := fs.Duration("warmup", bench.WarmupTime, "untimed decodes for this long first (at least one)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	weightType := fs.String("weights", "f32", weightsHelp)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the timed runs to `file`")
@@ -72,7 +73,7 @@ func benchGenerate(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	r, err := bench.RunGenerate(ld.Model, name, pool.Threads(), *positions, *prefill, *reps)
+	r, err := bench.RunGenerate(ld.Model, name, pool.Threads(), *positions, *prefill, *reps, *warmup)
 	if perr := stopProfile(); err == nil && perr != nil {
 		err = perr
 	}
@@ -144,6 +145,7 @@ func benchAttention(args []string, stdout, stderr io.Writer) int {
 	stats := fs.String("stats", "both", "head statistics: on, off or both")
 	threads := fs.Int("threads", 0, "worker threads (0 = GOMAXPROCS)")
 	minTime := fs.Duration("min-time", time.Second, "measure each case at least this long (or 10,000 runs)")
+	warmup := fs.Duration("warmup", bench.WarmupTime, "untimed calls for this long before each case (at least one)")
 	minReps := fs.Int("reps", 3, "at least this many timed runs per case (the median is reported)")
 	asJSON := fs.Bool("json", false, "print one JSON object per line instead of a table")
 	fs.Usage = func() {
@@ -187,7 +189,7 @@ func benchAttention(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	opt := bench.Options{MinReps: *minReps, MinTime: *minTime}
+	opt := bench.Options{MinReps: *minReps, MinTime: *minTime, Warmup: *warmup}
 	var tw *tabwriter.Writer
 	if !*asJSON {
 		tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)

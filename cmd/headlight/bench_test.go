@@ -12,7 +12,7 @@ import (
 // TestBenchJSON: --json prints one object per case with the fields scripts read.
 func TestBenchJSON(t *testing.T) {
 	var out, errb bytes.Buffer
-	code := run([]string{"bench", "attention", "--json", "--shapes", "1x40,2x33", "--d-model", "64", "--heads", "4", "--min-time", "1ms", "--reps", "1"}, &out, &errb)
+	code := run([]string{"bench", "attention", "--json", "--shapes", "1x40,2x33", "--d-model", "64", "--heads", "4", "--min-time", "1ms", "--warmup", "1ms", "--reps", "1"}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
@@ -38,7 +38,7 @@ func TestBenchJSON(t *testing.T) {
 	}
 	out.Reset()
 	prof := filepath.Join(t.TempDir(), "gen.prof")
-	if code := run([]string{"bench", "generate", "--json", "--positions", "20", "--prefill", "8", "--reps", "1", "--cpuprofile", prof}, &out, &errb); code != 0 {
+	if code := run([]string{"bench", "generate", "--json", "--positions", "20", "--prefill", "8", "--reps", "1", "--warmup", "1ms", "--cpuprofile", prof}, &out, &errb); code != 0 {
 		t.Fatalf("bench generate exit %d: %s", code, errb.String())
 	}
 	var g map[string]any

@@ -20,7 +20,7 @@ func TestWeightsFlag(t *testing.T) {
 		}
 	}
 	var out, errb bytes.Buffer
-	if code := run([]string{"bench", "generate", "--weights", "bf16", "--positions", "8", "--prefill", "4", "--reps", "1", "--json"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "bf16 weights") {
+	if code := run([]string{"bench", "generate", "--weights", "bf16", "--positions", "8", "--prefill", "4", "--reps", "1", "--warmup", "1ms", "--json"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "bf16 weights") {
 		t.Errorf("bench generate --weights bf16: exit %d, stdout %q, stderr %s", code, out.String(), errb.String())
 	}
 	for _, args := range [][]string{{"generate", "--weights", "int4", "hi"}, {"bench", "generate", "--weights", "q8"}} {

@@ -29,16 +29,18 @@ type GenerateResult struct {
 
 // RunGenerate measures greedy decoding from BOS for positions tokens (one
 // Forward per token, KV cache) and a prefill of prefill tokens in one call,
-// each reps times; it reports medians.
-func RunGenerate(m model.Decoder, name string, threads, positions, prefill, reps int) (GenerateResult, error) {
+// each reps times after untimed decodes for warmup (at least one); it
+// reports medians.
+func RunGenerate(m model.Decoder, name string, threads, positions, prefill, reps int, warmup time.Duration) (GenerateResult, error) {
 	cfg := m.Config()
 	if positions < 1 || positions > cfg.MaxSeq || prefill < 1 || prefill > cfg.MaxSeq {
 		return GenerateResult{}, fmt.Errorf("bench: positions %d and prefill %d must be in 1…%d", positions, prefill, cfg.MaxSeq)
 	}
 	reps = max(reps, 1)
-	var dec, pre []float64
 	var toks []int
-	for range reps + 1 { // the first run warms up
+	// decode runs greedy decoding from BOS once, leaving its tokens in toks,
+	// and returns its tokens/s.
+	decode := func() (float64, error) {
 		st := model.NewState(cfg, 1, positions, tensor.F32)
 		toks = toks[:0]
 		tok := 1
@@ -46,18 +48,34 @@ func RunGenerate(m model.Decoder, name string, threads, positions, prefill, reps
 		for range positions {
 			logits, err := m.Forward(st, []int{tok}, 1, nil, true)
 			if err != nil {
-				return GenerateResult{}, err
+				return 0, err
 			}
 			toks = append(toks, tok)
 			tok = nn.Argmax(logits)
 		}
-		dec = append(dec, float64(positions)/time.Since(t0).Seconds())
+		return float64(positions) / time.Since(t0).Seconds(), nil
+	}
+	for tw := time.Now(); ; { // warm-up: at least one decode, for warmup
+		if _, err := decode(); err != nil {
+			return GenerateResult{}, err
+		}
+		if time.Since(tw) >= warmup {
+			break
+		}
+	}
+	var dec, pre []float64
+	for range reps {
+		r, err := decode()
+		if err != nil {
+			return GenerateResult{}, err
+		}
+		dec = append(dec, r)
 	}
 	for len(toks) < prefill {
 		toks = append(toks, toks...)
 	}
 	prompt := toks[:prefill]
-	for range reps + 1 {
+	for range reps + 1 { // the first prefill warms up
 		st := model.NewState(cfg, 1, prefill, tensor.F32)
 		t0 := time.Now()
 		if _, err := m.Forward(st, prompt, prefill, nil, true); err != nil {
@@ -66,7 +84,7 @@ func RunGenerate(m model.Decoder, name string, threads, positions, prefill, reps
 		pre = append(pre, float64(prefill)/time.Since(t0).Seconds())
 	}
 	return GenerateResult{Op: "generate", Model: name, Threads: threads, Positions: positions, PrefillTokens: prefill,
-		PrefillTokPerS: median(pre[1:]), DecodeTokPerS: median(dec[1:]), PeakRSSBytes: PeakRSS(), Reps: reps}, nil
+		PrefillTokPerS: median(pre[1:]), DecodeTokPerS: median(dec), PeakRSSBytes: PeakRSS(), Reps: reps}, nil
 }
 
 func median(x []float64) float64 {

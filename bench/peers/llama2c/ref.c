@@ -55,7 +55,8 @@ static void softmax(float *x, int n) {
 }
 
 int main(int argc, char **argv) {
-	if (argc != 4) { fprintf(stderr, "usage: ref MODEL.bin POSITIONS THREADS\n"); return 2; }
+	if (argc != 4 && argc != 5) { fprintf(stderr, "usage: ref MODEL.bin POSITIONS THREADS [WARMUP_SECONDS]\n"); return 2; }
+	double warm = argc == 5 ? atof(argv[4]) : 0; // untimed decodes for this long first (bench/peers/decode.py)
 	int steps = atoi(argv[2]);
 	omp_set_num_threads(atoi(argv[3]));
 	FILE *f = fopen(argv[1], "rb");
@@ -93,8 +94,12 @@ int main(int argc, char **argv) {
 	float *logits = calloc(c.vocab, 4);
 	float *kc = calloc((long)L * c.seq * kvd, 4), *vc = calloc((long)L * c.seq * kvd, 4);
 	int *toks = calloc(steps, sizeof(int));
-	int tok = 1; // BOS
-	double t0 = 0;
+	int tok;
+	double t0 = 0, tw = now();
+	int timed;
+	do { // untimed passes until warm seconds have passed, then the timed one
+	timed = now() - tw >= warm;
+	tok = 1; // BOS
 	for (int pos = 0; pos < steps; pos++) {
 		if (pos == 1) t0 = now(); // as run.c: time from the second step
 		memcpy(x, w.emb + (long)tok * c.dim, c.dim * 4);
@@ -148,6 +153,7 @@ int main(int argc, char **argv) {
 		for (int i = 1; i < c.vocab; i++) if (logits[i] > logits[best]) best = i;
 		toks[pos] = tok = best;
 	}
+	} while (!timed);
 	double dt = now() - t0;
 	printf("{\"positions\": %d, \"threads\": %s, \"tok_s\": %.3f, \"tokens\": [", steps, argv[3], (steps - 1) / dt);
 	for (int i = 0; i < steps; i++) printf("%s%d", i ? ", " : "", toks[i]);
