@@ -32,26 +32,30 @@ const (
 
 var expConst Mem
 
+// expBits are exp.go's constants (kernels/exp.go) rounded to float32 as Go
+// rounds them there, by the slots of expconst; expconst512 takes the same.
+var expBits = [nConst]uint32{
+	cLo:    math.Float32bits(float32(-87.33654475055310898657124730)),
+	cHi:    math.Float32bits(float32(88.72283905206835)),
+	cLog2e: math.Float32bits(float32(1.44269504088896341)),
+	cMagic: math.Float32bits(float32(0x1.8p23)),
+	cC1:    math.Float32bits(float32(0.693359375)),
+	cC2:    math.Float32bits(float32(-2.12194440e-4)),
+	cP0:    math.Float32bits(float32(1.9875691500e-4)),
+	cP1:    math.Float32bits(float32(1.3981999507e-3)),
+	cP2:    math.Float32bits(float32(8.3334519073e-3)),
+	cP3:    math.Float32bits(float32(4.1665795894e-2)),
+	cP4:    math.Float32bits(float32(1.6666665459e-1)),
+	cP5:    math.Float32bits(float32(5.0000001201e-1)),
+	cOne:   math.Float32bits(1),
+	cInf:   math.Float32bits(float32(math.Inf(1))),
+	c127:   127,
+	cFast:  math.Float32bits(fastHi),
+}
+
 func expTable() {
 	expConst = GLOBL("expconst", RODATA|NOPTR)
-	vals := [nConst]uint32{
-		cLo:    math.Float32bits(float32(-87.33654475055310898657124730)),
-		cHi:    math.Float32bits(float32(88.72283905206835)),
-		cLog2e: math.Float32bits(float32(1.44269504088896341)),
-		cMagic: math.Float32bits(float32(0x1.8p23)),
-		cC1:    math.Float32bits(float32(0.693359375)),
-		cC2:    math.Float32bits(float32(-2.12194440e-4)),
-		cP0:    math.Float32bits(float32(1.9875691500e-4)),
-		cP1:    math.Float32bits(float32(1.3981999507e-3)),
-		cP2:    math.Float32bits(float32(8.3334519073e-3)),
-		cP3:    math.Float32bits(float32(4.1665795894e-2)),
-		cP4:    math.Float32bits(float32(1.6666665459e-1)),
-		cP5:    math.Float32bits(float32(5.0000001201e-1)),
-		cOne:   math.Float32bits(1),
-		cInf:   math.Float32bits(float32(math.Inf(1))),
-		c127:   127,
-		cFast:  math.Float32bits(fastHi),
-	}
+	vals := expBits
 	for s, v := range vals {
 		for l := 0; l < 8; l++ {
 			DATA(32*s+4*l, U32(v))

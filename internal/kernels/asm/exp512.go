@@ -55,29 +55,28 @@ const (
 
 var expConst512, mask512 Mem
 
-// exp512Table declares expconst512. The float constants are exp.go's
-// (kernels/exp.go) rounded to float32, as expTable rounds them for expconst.
+// exp512Table declares expconst512: expBits (the constants of expconst) in
+// 16 lanes, plus the ones only the AVX-512 kernels use.
 func exp512Table() {
 	expConst512 = GLOBL("expconst512", RODATA|NOPTR)
-	magic := math.Float32bits(float32(0x1.8p23))
 	vals := [z5N]uint32{
-		z5Lo:     math.Float32bits(float32(-87.33654475055310898657124730)),
-		z5Hi:     math.Float32bits(float32(88.72283905206835)),
-		z5Log2e:  math.Float32bits(float32(1.44269504088896341)),
-		z5Magic:  magic,
-		z5Bias:   magic - 127,
-		z5C1:     math.Float32bits(float32(0.693359375)),
-		z5C2:     math.Float32bits(float32(-2.12194440e-4)),
-		z5P0:     math.Float32bits(float32(1.9875691500e-4)),
-		z5P1:     math.Float32bits(float32(1.3981999507e-3)),
-		z5P2:     math.Float32bits(float32(8.3334519073e-3)),
-		z5P3:     math.Float32bits(float32(4.1665795894e-2)),
-		z5P4:     math.Float32bits(float32(1.6666665459e-1)),
-		z5P5:     math.Float32bits(float32(5.0000001201e-1)),
-		z5One:    math.Float32bits(1),
-		z5Inf:    math.Float32bits(float32(math.Inf(1))),
-		z5I127:   127,
-		z5Fast:   math.Float32bits(fastHi),
+		z5Lo:     expBits[cLo],
+		z5Hi:     expBits[cHi],
+		z5Log2e:  expBits[cLog2e],
+		z5Magic:  expBits[cMagic],
+		z5Bias:   expBits[cMagic] - 127,
+		z5C1:     expBits[cC1],
+		z5C2:     expBits[cC2],
+		z5P0:     expBits[cP0],
+		z5P1:     expBits[cP1],
+		z5P2:     expBits[cP2],
+		z5P3:     expBits[cP3],
+		z5P4:     expBits[cP4],
+		z5P5:     expBits[cP5],
+		z5One:    expBits[cOne],
+		z5Inf:    expBits[cInf],
+		z5I127:   expBits[c127],
+		z5Fast:   expBits[cFast],
 		z5NegInf: math.Float32bits(float32(math.Inf(-1))),
 		z5I1:     1,
 	}
