@@ -147,8 +147,10 @@ func (w *Panels) SetAt(i int, v float32) {
 // and the sum apart, as MatMulTransB's does. Either way an element's bits
 // depend neither on the pool nor on m (a row gives the same result alone as
 // in a batch), nor on its position: m ≤ panelGemvMaxM runs the
-// matrix–vector kernels gemvPanels*AVX2 row by row, larger m the 6×16 tiles,
-// both in that one order.
+// matrix–vector kernels gemvPanels*AVX2 row by row, larger m the 6×16 tiles
+// (AVX2) or the 12×32 tiles over two panels (AVX-512), all in that one order.
+// Bfloat16 panels in the dot mode (SetBF16Dot) compute products of more than
+// panelGemvMaxM rows differently: see bf16dot.go.
 func MatMulPanels(pool *Pool, c, a []float32, w *Panels, bias []float32, m int) {
 	n, k := w.N, w.K
 	checkMatMul("MatMulPanels", len(a), n*k, len(c), bias, m, n, k) // b's length is its shape

@@ -20,10 +20,11 @@ import (
 //
 // It is the QKᵀ tile of the fused attention kernel (a = queries, b = a key tile
 // transposed). Every element is one float32 sum with p increasing from 0 (on
-// the AVX2 path each product is added with one FMA, in register tiles of 16
-// columns and 6, 4, 2 or 1 rows; columns outside whole tiles go through the
-// twin), then multiplied by
-// alpha. It panics if a slice is too short for its shape.
+// the SIMD paths each product is added with one FMA, in register tiles of 16
+// columns and 6, 4, 2 or 1 rows on AVX2, of 32 or 16 columns and 12, 8, 4, 2
+// or 1 rows on AVX-512 — the same bits; columns outside whole 16-column
+// groups go through the twin), then multiplied by alpha. It panics if a slice
+// is too short for its shape.
 func MatMulRows(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, n, k int, alpha float32) {
 	checkRows("kernels.MatMulRows", c, ldc, a, lda, b, ldb, m, n, k, false)
 	mmRows(mmScale, c, ldc, a, lda, b, ldb, m, n, k, alpha)
