@@ -24,7 +24,17 @@ type Panels struct {
 	hdata []uint16  // the same layout in half precision (PackPanelsHalf), or nil
 	half  Half      // the format of hdata
 	dot   bool      // bfloat16 dot mode (SetBF16Dot)
+	// prefetch: the matrix–vector kernels prefetch ahead of each panel
+	// (the gemvPanels*PFAVX2 kernels), set at packing for weights of at
+	// least prefetchBytes.
+	prefetch bool
 }
+
+// prefetchBytes is the size from which a packed matrix's matrix–vector
+// products prefetch ahead (asm/panels.go, gemvPrefetch): larger weights
+// stream from memory, smaller ones (stories260K's, 44 KiB at most) stay in
+// the caches, where the hints only cost.
+const prefetchBytes = 1 << 20
 
 // panelW is the width of a panel: the columns of one 6×16 register tile.
 const panelW = 16
@@ -46,6 +56,7 @@ func (w *Panels) Pack(pool *Pool, b []float32, n, k int) {
 		w.data = make([]float32, size)
 	}
 	w.N, w.K, w.data, w.hdata = n, k, w.data[:size], nil
+	w.prefetch = 4*size >= prefetchBytes
 	pack := func(_, q int) { // panel q = rows 16q… of b, transposed
 		rows := min(panelW, n-q*panelW)
 		dst := w.data[q*panelW*k : (q+1)*panelW*k]
@@ -64,6 +75,7 @@ func (w *Panels) Pack(pool *Pool, b []float32, n, k int) {
 func PackPanelsHalf(b []float32, h Half, n, k int) *Panels {
 	np := checkPack("PackPanelsHalf", b, n, k)
 	w := &Panels{N: n, K: k, hdata: make([]uint16, np*panelW*k), half: h}
+	w.prefetch = 2*len(w.hdata) >= prefetchBytes
 	round := F32ToF16
 	if h == BF16 {
 		round = F32ToBF16
@@ -293,15 +305,24 @@ func (w *Panels) panelF32(q int, buf *[]float32) []float32 {
 func gemvPanelsCall(dst, ai []float32, w *Panels, q, p int) {
 	k := w.K
 	pk := panelW * k
+	pf := w.prefetch
 	if w.hdata == nil {
 		b := w.data[q*pk : (q+p)*pk]
-		switch p {
-		case 1:
+		switch {
+		case p == 1 && pf:
+			gemvPanels1PFAVX2(dst, ai, b, k, pk)
+		case p == 1:
 			gemvPanels1AVX2(dst, ai, b, k, pk)
-		case 2:
+		case p == 2 && pf:
+			gemvPanels2PFAVX2(dst, ai, b, k, pk)
+		case p == 2:
 			gemvPanels2AVX2(dst, ai, b, k, pk)
-		case 3:
+		case p == 3 && pf:
+			gemvPanels3PFAVX2(dst, ai, b, k, pk)
+		case p == 3:
 			gemvPanels3AVX2(dst, ai, b, k, pk)
+		case pf:
+			gemvPanels4PFAVX2(dst, ai, b, k, pk)
 		default:
 			gemvPanels4AVX2(dst, ai, b, k, pk)
 		}
@@ -309,25 +330,41 @@ func gemvPanelsCall(dst, ai []float32, w *Panels, q, p int) {
 	}
 	b := w.hdata[q*pk : (q+p)*pk]
 	if w.half == BF16 {
-		switch p {
-		case 1:
+		switch {
+		case p == 1 && pf:
+			gemvPanels1BF16PFAVX2(dst, ai, b, k, pk)
+		case p == 1:
 			gemvPanels1BF16AVX2(dst, ai, b, k, pk)
-		case 2:
+		case p == 2 && pf:
+			gemvPanels2BF16PFAVX2(dst, ai, b, k, pk)
+		case p == 2:
 			gemvPanels2BF16AVX2(dst, ai, b, k, pk)
-		case 3:
+		case p == 3 && pf:
+			gemvPanels3BF16PFAVX2(dst, ai, b, k, pk)
+		case p == 3:
 			gemvPanels3BF16AVX2(dst, ai, b, k, pk)
+		case pf:
+			gemvPanels4BF16PFAVX2(dst, ai, b, k, pk)
 		default:
 			gemvPanels4BF16AVX2(dst, ai, b, k, pk)
 		}
 		return
 	}
-	switch p {
-	case 1:
+	switch {
+	case p == 1 && pf:
+		gemvPanels1F16PFAVX2(dst, ai, b, k, pk)
+	case p == 1:
 		gemvPanels1F16AVX2(dst, ai, b, k, pk)
-	case 2:
+	case p == 2 && pf:
+		gemvPanels2F16PFAVX2(dst, ai, b, k, pk)
+	case p == 2:
 		gemvPanels2F16AVX2(dst, ai, b, k, pk)
-	case 3:
+	case p == 3 && pf:
+		gemvPanels3F16PFAVX2(dst, ai, b, k, pk)
+	case p == 3:
 		gemvPanels3F16AVX2(dst, ai, b, k, pk)
+	case pf:
+		gemvPanels4F16PFAVX2(dst, ai, b, k, pk)
 	default:
 		gemvPanels4F16AVX2(dst, ai, b, k, pk)
 	}

@@ -259,3 +259,37 @@ func BenchmarkPanelsStream(b *testing.B) {
 		})
 	}
 }
+
+// TestGemvPrefetch: the prefetching matrix–vector kernels (Panels.prefetch,
+// chosen at packing for weights of at least prefetchBytes) give the bits of
+// the plain ones, for float32 and both half formats, every panel count.
+func TestGemvPrefetch(t *testing.T) { forEachImpl(t, testGemvPrefetch) }
+
+func testGemvPrefetch(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	if big := PackPanels(make([]float32, 512*512), 512, 512); !big.prefetch {
+		t.Error("a 1 MiB float32 matrix does not prefetch")
+	}
+	if small := PackPanelsHalf(make([]float32, 64*172), BF16, 64, 172); small.prefetch {
+		t.Error("stories260K's largest matrix prefetches")
+	}
+	for _, m := range []int{1, 2, 3} {
+		for _, n := range []int{1, 15, 16, 33, 64, 130} {
+			for _, k := range []int{1, 7, 65} {
+				a, b := randSlice(r, m*k), randSlice(r, n*k)
+				for _, w := range []*Panels{PackPanels(b, n, k), PackPanelsHalf(b, BF16, n, k), PackPanelsHalf(b, F16, n, k)} {
+					var cs [2][]float32
+					for i, pf := range []bool{false, true} {
+						w.prefetch = pf
+						cs[i] = make([]float32, m*n)
+						MatMulPanels(nil, cs[i], a, w, nil, m)
+					}
+					if i := sameBits(cs[0], cs[1]); i >= 0 {
+						h, _ := w.Half()
+						t.Fatalf("m=%d n=%d k=%d half=%v: c[%d] = %v with prefetch, %v without", m, n, k, h, i, cs[1][i], cs[0][i])
+					}
+				}
+			}
+		}
+	}
+}

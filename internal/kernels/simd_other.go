@@ -73,3 +73,17 @@ func mmScale2AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb i
 func mmScale1AVX2(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, n, k int, alpha float32) {
 	panic("kernels: no AVX2")
 }
+
+// The prefetching matrix–vector kernels (gemvPanels*PFAVX2).
+func gemvPanels1PFAVX2(c, a, w []float32, k, stride int)              { panic("kernels: no AVX2") }
+func gemvPanels2PFAVX2(c, a, w []float32, k, stride int)              { panic("kernels: no AVX2") }
+func gemvPanels3PFAVX2(c, a, w []float32, k, stride int)              { panic("kernels: no AVX2") }
+func gemvPanels4PFAVX2(c, a, w []float32, k, stride int)              { panic("kernels: no AVX2") }
+func gemvPanels1F16PFAVX2(c, a []float32, w []uint16, k, stride int)  { panic("kernels: no AVX2") }
+func gemvPanels2F16PFAVX2(c, a []float32, w []uint16, k, stride int)  { panic("kernels: no AVX2") }
+func gemvPanels3F16PFAVX2(c, a []float32, w []uint16, k, stride int)  { panic("kernels: no AVX2") }
+func gemvPanels4F16PFAVX2(c, a []float32, w []uint16, k, stride int)  { panic("kernels: no AVX2") }
+func gemvPanels1BF16PFAVX2(c, a []float32, w []uint16, k, stride int) { panic("kernels: no AVX2") }
+func gemvPanels2BF16PFAVX2(c, a []float32, w []uint16, k, stride int) { panic("kernels: no AVX2") }
+func gemvPanels3BF16PFAVX2(c, a []float32, w []uint16, k, stride int) { panic("kernels: no AVX2") }
+func gemvPanels4BF16PFAVX2(c, a []float32, w []uint16, k, stride int) { panic("kernels: no AVX2") }

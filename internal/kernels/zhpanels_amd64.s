@@ -184,6 +184,196 @@ gemvPanels4F16AVX2_store:
 	VZEROUPPER
 	RET
 
+// func gemvPanels1F16PFAVX2(c []float32, a []float32, w []uint16, k int, stride int)
+// Requires: AVX, F16C, FMA3, MMX+
+TEXT ·gemvPanels1F16PFAVX2(SB), NOSPLIT, $0-88
+	MOVQ   w_base+48(FP), AX
+	MOVQ   stride+80(FP), CX
+	SHLQ   $0x01, CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   a_base+24(FP), DX
+	MOVQ   k+72(FP), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	TESTQ  BX, BX
+	JZ     gemvPanels1F16PFAVX2_store
+
+gemvPanels1F16PFAVX2_loop:
+	VBROADCASTSS (DX), Y2
+	PREFETCHT0   1024(AX)
+	VCVTPH2PS    (AX), Y3
+	VFMADD231PS  Y3, Y2, Y0
+	VCVTPH2PS    16(AX), Y3
+	VFMADD231PS  Y3, Y2, Y1
+	ADDQ         $0x04, DX
+	ADDQ         $0x20, AX
+	ADDQ         $0x20, CX
+	DECQ         BX
+	JNZ          gemvPanels1F16PFAVX2_loop
+
+gemvPanels1F16PFAVX2_store:
+	MOVQ    c_base+0(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VZEROUPPER
+	RET
+
+// func gemvPanels2F16PFAVX2(c []float32, a []float32, w []uint16, k int, stride int)
+// Requires: AVX, F16C, FMA3, MMX+
+TEXT ·gemvPanels2F16PFAVX2(SB), NOSPLIT, $0-88
+	MOVQ   w_base+48(FP), AX
+	MOVQ   stride+80(FP), CX
+	SHLQ   $0x01, CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   a_base+24(FP), DX
+	MOVQ   k+72(FP), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	TESTQ  BX, BX
+	JZ     gemvPanels2F16PFAVX2_store
+
+gemvPanels2F16PFAVX2_loop:
+	VBROADCASTSS (DX), Y4
+	PREFETCHT0   1024(AX)
+	PREFETCHT0   1024(CX)
+	VCVTPH2PS    (AX), Y5
+	VFMADD231PS  Y5, Y4, Y0
+	VCVTPH2PS    16(AX), Y5
+	VFMADD231PS  Y5, Y4, Y1
+	VCVTPH2PS    (CX), Y5
+	VFMADD231PS  Y5, Y4, Y2
+	VCVTPH2PS    16(CX), Y5
+	VFMADD231PS  Y5, Y4, Y3
+	ADDQ         $0x04, DX
+	ADDQ         $0x20, AX
+	ADDQ         $0x20, CX
+	DECQ         BX
+	JNZ          gemvPanels2F16PFAVX2_loop
+
+gemvPanels2F16PFAVX2_store:
+	MOVQ    c_base+0(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y2, 64(AX)
+	VMOVUPS Y3, 96(AX)
+	VZEROUPPER
+	RET
+
+// func gemvPanels3F16PFAVX2(c []float32, a []float32, w []uint16, k int, stride int)
+// Requires: AVX, F16C, FMA3, MMX+
+TEXT ·gemvPanels3F16PFAVX2(SB), NOSPLIT, $0-88
+	MOVQ   w_base+48(FP), AX
+	MOVQ   stride+80(FP), CX
+	SHLQ   $0x01, CX
+	LEAQ   (AX)(CX*1), DX
+	MOVQ   a_base+24(FP), BX
+	MOVQ   k+72(FP), SI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	TESTQ  SI, SI
+	JZ     gemvPanels3F16PFAVX2_store
+
+gemvPanels3F16PFAVX2_loop:
+	VBROADCASTSS (BX), Y6
+	PREFETCHT0   1024(AX)
+	PREFETCHT0   1024(DX)
+	PREFETCHT0   1024(AX)(CX*2)
+	VCVTPH2PS    (AX), Y7
+	VFMADD231PS  Y7, Y6, Y0
+	VCVTPH2PS    16(AX), Y7
+	VFMADD231PS  Y7, Y6, Y1
+	VCVTPH2PS    (DX), Y7
+	VFMADD231PS  Y7, Y6, Y2
+	VCVTPH2PS    16(DX), Y7
+	VFMADD231PS  Y7, Y6, Y3
+	VCVTPH2PS    (AX)(CX*2), Y7
+	VFMADD231PS  Y7, Y6, Y4
+	VCVTPH2PS    16(AX)(CX*2), Y7
+	VFMADD231PS  Y7, Y6, Y5
+	ADDQ         $0x04, BX
+	ADDQ         $0x20, AX
+	ADDQ         $0x20, DX
+	DECQ         SI
+	JNZ          gemvPanels3F16PFAVX2_loop
+
+gemvPanels3F16PFAVX2_store:
+	MOVQ    c_base+0(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y2, 64(AX)
+	VMOVUPS Y3, 96(AX)
+	VMOVUPS Y4, 128(AX)
+	VMOVUPS Y5, 160(AX)
+	VZEROUPPER
+	RET
+
+// func gemvPanels4F16PFAVX2(c []float32, a []float32, w []uint16, k int, stride int)
+// Requires: AVX, F16C, FMA3, MMX+
+TEXT ·gemvPanels4F16PFAVX2(SB), NOSPLIT, $0-88
+	MOVQ   w_base+48(FP), AX
+	MOVQ   stride+80(FP), CX
+	SHLQ   $0x01, CX
+	LEAQ   (AX)(CX*1), DX
+	MOVQ   a_base+24(FP), BX
+	MOVQ   k+72(FP), SI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	TESTQ  SI, SI
+	JZ     gemvPanels4F16PFAVX2_store
+
+gemvPanels4F16PFAVX2_loop:
+	VBROADCASTSS (BX), Y8
+	PREFETCHT0   1024(AX)
+	PREFETCHT0   1024(DX)
+	PREFETCHT0   1024(AX)(CX*2)
+	PREFETCHT0   1024(DX)(CX*2)
+	VCVTPH2PS    (AX), Y9
+	VFMADD231PS  Y9, Y8, Y0
+	VCVTPH2PS    16(AX), Y9
+	VFMADD231PS  Y9, Y8, Y1
+	VCVTPH2PS    (DX), Y9
+	VFMADD231PS  Y9, Y8, Y2
+	VCVTPH2PS    16(DX), Y9
+	VFMADD231PS  Y9, Y8, Y3
+	VCVTPH2PS    (AX)(CX*2), Y9
+	VFMADD231PS  Y9, Y8, Y4
+	VCVTPH2PS    16(AX)(CX*2), Y9
+	VFMADD231PS  Y9, Y8, Y5
+	VCVTPH2PS    (DX)(CX*2), Y9
+	VFMADD231PS  Y9, Y8, Y6
+	VCVTPH2PS    16(DX)(CX*2), Y9
+	VFMADD231PS  Y9, Y8, Y7
+	ADDQ         $0x04, BX
+	ADDQ         $0x20, AX
+	ADDQ         $0x20, DX
+	DECQ         SI
+	JNZ          gemvPanels4F16PFAVX2_loop
+
+gemvPanels4F16PFAVX2_store:
+	MOVQ    c_base+0(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y2, 64(AX)
+	VMOVUPS Y3, 96(AX)
+	VMOVUPS Y4, 128(AX)
+	VMOVUPS Y5, 160(AX)
+	VMOVUPS Y6, 192(AX)
+	VMOVUPS Y7, 224(AX)
+	VZEROUPPER
+	RET
+
 // func gemvPanels1BF16AVX2(c []float32, a []float32, w []uint16, k int, stride int)
 // Requires: AVX, AVX2, FMA3
 TEXT ·gemvPanels1BF16AVX2(SB), NOSPLIT, $0-88
@@ -372,6 +562,216 @@ gemvPanels4BF16AVX2_loop:
 	JNZ          gemvPanels4BF16AVX2_loop
 
 gemvPanels4BF16AVX2_store:
+	MOVQ    c_base+0(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y2, 64(AX)
+	VMOVUPS Y3, 96(AX)
+	VMOVUPS Y4, 128(AX)
+	VMOVUPS Y5, 160(AX)
+	VMOVUPS Y6, 192(AX)
+	VMOVUPS Y7, 224(AX)
+	VZEROUPPER
+	RET
+
+// func gemvPanels1BF16PFAVX2(c []float32, a []float32, w []uint16, k int, stride int)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·gemvPanels1BF16PFAVX2(SB), NOSPLIT, $0-88
+	MOVQ   w_base+48(FP), AX
+	MOVQ   stride+80(FP), CX
+	SHLQ   $0x01, CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   a_base+24(FP), DX
+	MOVQ   k+72(FP), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	TESTQ  BX, BX
+	JZ     gemvPanels1BF16PFAVX2_store
+
+gemvPanels1BF16PFAVX2_loop:
+	VBROADCASTSS (DX), Y2
+	PREFETCHT0   1024(AX)
+	VPMOVZXWD    (AX), Y3
+	VPSLLD       $0x10, Y3, Y3
+	VFMADD231PS  Y3, Y2, Y0
+	VPMOVZXWD    16(AX), Y3
+	VPSLLD       $0x10, Y3, Y3
+	VFMADD231PS  Y3, Y2, Y1
+	ADDQ         $0x04, DX
+	ADDQ         $0x20, AX
+	ADDQ         $0x20, CX
+	DECQ         BX
+	JNZ          gemvPanels1BF16PFAVX2_loop
+
+gemvPanels1BF16PFAVX2_store:
+	MOVQ    c_base+0(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VZEROUPPER
+	RET
+
+// func gemvPanels2BF16PFAVX2(c []float32, a []float32, w []uint16, k int, stride int)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·gemvPanels2BF16PFAVX2(SB), NOSPLIT, $0-88
+	MOVQ   w_base+48(FP), AX
+	MOVQ   stride+80(FP), CX
+	SHLQ   $0x01, CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   a_base+24(FP), DX
+	MOVQ   k+72(FP), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	TESTQ  BX, BX
+	JZ     gemvPanels2BF16PFAVX2_store
+
+gemvPanels2BF16PFAVX2_loop:
+	VBROADCASTSS (DX), Y4
+	PREFETCHT0   1024(AX)
+	PREFETCHT0   1024(CX)
+	VPMOVZXWD    (AX), Y5
+	VPSLLD       $0x10, Y5, Y5
+	VFMADD231PS  Y5, Y4, Y0
+	VPMOVZXWD    16(AX), Y5
+	VPSLLD       $0x10, Y5, Y5
+	VFMADD231PS  Y5, Y4, Y1
+	VPMOVZXWD    (CX), Y5
+	VPSLLD       $0x10, Y5, Y5
+	VFMADD231PS  Y5, Y4, Y2
+	VPMOVZXWD    16(CX), Y5
+	VPSLLD       $0x10, Y5, Y5
+	VFMADD231PS  Y5, Y4, Y3
+	ADDQ         $0x04, DX
+	ADDQ         $0x20, AX
+	ADDQ         $0x20, CX
+	DECQ         BX
+	JNZ          gemvPanels2BF16PFAVX2_loop
+
+gemvPanels2BF16PFAVX2_store:
+	MOVQ    c_base+0(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y2, 64(AX)
+	VMOVUPS Y3, 96(AX)
+	VZEROUPPER
+	RET
+
+// func gemvPanels3BF16PFAVX2(c []float32, a []float32, w []uint16, k int, stride int)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·gemvPanels3BF16PFAVX2(SB), NOSPLIT, $0-88
+	MOVQ   w_base+48(FP), AX
+	MOVQ   stride+80(FP), CX
+	SHLQ   $0x01, CX
+	LEAQ   (AX)(CX*1), DX
+	MOVQ   a_base+24(FP), BX
+	MOVQ   k+72(FP), SI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	TESTQ  SI, SI
+	JZ     gemvPanels3BF16PFAVX2_store
+
+gemvPanels3BF16PFAVX2_loop:
+	VBROADCASTSS (BX), Y6
+	PREFETCHT0   1024(AX)
+	PREFETCHT0   1024(DX)
+	PREFETCHT0   1024(AX)(CX*2)
+	VPMOVZXWD    (AX), Y7
+	VPSLLD       $0x10, Y7, Y7
+	VFMADD231PS  Y7, Y6, Y0
+	VPMOVZXWD    16(AX), Y7
+	VPSLLD       $0x10, Y7, Y7
+	VFMADD231PS  Y7, Y6, Y1
+	VPMOVZXWD    (DX), Y7
+	VPSLLD       $0x10, Y7, Y7
+	VFMADD231PS  Y7, Y6, Y2
+	VPMOVZXWD    16(DX), Y7
+	VPSLLD       $0x10, Y7, Y7
+	VFMADD231PS  Y7, Y6, Y3
+	VPMOVZXWD    (AX)(CX*2), Y7
+	VPSLLD       $0x10, Y7, Y7
+	VFMADD231PS  Y7, Y6, Y4
+	VPMOVZXWD    16(AX)(CX*2), Y7
+	VPSLLD       $0x10, Y7, Y7
+	VFMADD231PS  Y7, Y6, Y5
+	ADDQ         $0x04, BX
+	ADDQ         $0x20, AX
+	ADDQ         $0x20, DX
+	DECQ         SI
+	JNZ          gemvPanels3BF16PFAVX2_loop
+
+gemvPanels3BF16PFAVX2_store:
+	MOVQ    c_base+0(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y2, 64(AX)
+	VMOVUPS Y3, 96(AX)
+	VMOVUPS Y4, 128(AX)
+	VMOVUPS Y5, 160(AX)
+	VZEROUPPER
+	RET
+
+// func gemvPanels4BF16PFAVX2(c []float32, a []float32, w []uint16, k int, stride int)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·gemvPanels4BF16PFAVX2(SB), NOSPLIT, $0-88
+	MOVQ   w_base+48(FP), AX
+	MOVQ   stride+80(FP), CX
+	SHLQ   $0x01, CX
+	LEAQ   (AX)(CX*1), DX
+	MOVQ   a_base+24(FP), BX
+	MOVQ   k+72(FP), SI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	TESTQ  SI, SI
+	JZ     gemvPanels4BF16PFAVX2_store
+
+gemvPanels4BF16PFAVX2_loop:
+	VBROADCASTSS (BX), Y8
+	PREFETCHT0   1024(AX)
+	PREFETCHT0   1024(DX)
+	PREFETCHT0   1024(AX)(CX*2)
+	PREFETCHT0   1024(DX)(CX*2)
+	VPMOVZXWD    (AX), Y9
+	VPSLLD       $0x10, Y9, Y9
+	VFMADD231PS  Y9, Y8, Y0
+	VPMOVZXWD    16(AX), Y9
+	VPSLLD       $0x10, Y9, Y9
+	VFMADD231PS  Y9, Y8, Y1
+	VPMOVZXWD    (DX), Y9
+	VPSLLD       $0x10, Y9, Y9
+	VFMADD231PS  Y9, Y8, Y2
+	VPMOVZXWD    16(DX), Y9
+	VPSLLD       $0x10, Y9, Y9
+	VFMADD231PS  Y9, Y8, Y3
+	VPMOVZXWD    (AX)(CX*2), Y9
+	VPSLLD       $0x10, Y9, Y9
+	VFMADD231PS  Y9, Y8, Y4
+	VPMOVZXWD    16(AX)(CX*2), Y9
+	VPSLLD       $0x10, Y9, Y9
+	VFMADD231PS  Y9, Y8, Y5
+	VPMOVZXWD    (DX)(CX*2), Y9
+	VPSLLD       $0x10, Y9, Y9
+	VFMADD231PS  Y9, Y8, Y6
+	VPMOVZXWD    16(DX)(CX*2), Y9
+	VPSLLD       $0x10, Y9, Y9
+	VFMADD231PS  Y9, Y8, Y7
+	ADDQ         $0x04, BX
+	ADDQ         $0x20, AX
+	ADDQ         $0x20, DX
+	DECQ         SI
+	JNZ          gemvPanels4BF16PFAVX2_loop
+
+gemvPanels4BF16PFAVX2_store:
 	MOVQ    c_base+0(FP), AX
 	VMOVUPS Y0, (AX)
 	VMOVUPS Y1, 32(AX)

@@ -24,6 +24,26 @@ func gemvPanels3F16AVX2(c []float32, a []float32, w []uint16, k int, stride int)
 //go:noescape
 func gemvPanels4F16AVX2(c []float32, a []float32, w []uint16, k int, stride int)
 
+// gemvPanels1F16PFAVX2 sets c[t*16+j] = Σ_p a[p]·widen(w[t*stride+p*16+j]) for t < 1, j < 16 (see MatMulPanels).
+//
+//go:noescape
+func gemvPanels1F16PFAVX2(c []float32, a []float32, w []uint16, k int, stride int)
+
+// gemvPanels2F16PFAVX2 sets c[t*16+j] = Σ_p a[p]·widen(w[t*stride+p*16+j]) for t < 2, j < 16 (see MatMulPanels).
+//
+//go:noescape
+func gemvPanels2F16PFAVX2(c []float32, a []float32, w []uint16, k int, stride int)
+
+// gemvPanels3F16PFAVX2 sets c[t*16+j] = Σ_p a[p]·widen(w[t*stride+p*16+j]) for t < 3, j < 16 (see MatMulPanels).
+//
+//go:noescape
+func gemvPanels3F16PFAVX2(c []float32, a []float32, w []uint16, k int, stride int)
+
+// gemvPanels4F16PFAVX2 sets c[t*16+j] = Σ_p a[p]·widen(w[t*stride+p*16+j]) for t < 4, j < 16 (see MatMulPanels).
+//
+//go:noescape
+func gemvPanels4F16PFAVX2(c []float32, a []float32, w []uint16, k int, stride int)
+
 // gemvPanels1BF16AVX2 sets c[t*16+j] = Σ_p a[p]·widen(w[t*stride+p*16+j]) for t < 1, j < 16 (see MatMulPanels).
 //
 //go:noescape
@@ -43,3 +63,23 @@ func gemvPanels3BF16AVX2(c []float32, a []float32, w []uint16, k int, stride int
 //
 //go:noescape
 func gemvPanels4BF16AVX2(c []float32, a []float32, w []uint16, k int, stride int)
+
+// gemvPanels1BF16PFAVX2 sets c[t*16+j] = Σ_p a[p]·widen(w[t*stride+p*16+j]) for t < 1, j < 16 (see MatMulPanels).
+//
+//go:noescape
+func gemvPanels1BF16PFAVX2(c []float32, a []float32, w []uint16, k int, stride int)
+
+// gemvPanels2BF16PFAVX2 sets c[t*16+j] = Σ_p a[p]·widen(w[t*stride+p*16+j]) for t < 2, j < 16 (see MatMulPanels).
+//
+//go:noescape
+func gemvPanels2BF16PFAVX2(c []float32, a []float32, w []uint16, k int, stride int)
+
+// gemvPanels3BF16PFAVX2 sets c[t*16+j] = Σ_p a[p]·widen(w[t*stride+p*16+j]) for t < 3, j < 16 (see MatMulPanels).
+//
+//go:noescape
+func gemvPanels3BF16PFAVX2(c []float32, a []float32, w []uint16, k int, stride int)
+
+// gemvPanels4BF16PFAVX2 sets c[t*16+j] = Σ_p a[p]·widen(w[t*stride+p*16+j]) for t < 4, j < 16 (see MatMulPanels).
+//
+//go:noescape
+func gemvPanels4BF16PFAVX2(c []float32, a []float32, w []uint16, k int, stride int)

@@ -163,3 +163,173 @@ gemvPanels4AVX2_store:
 	VMOVUPS Y7, 224(AX)
 	VZEROUPPER
 	RET
+
+// func gemvPanels1PFAVX2(c []float32, a []float32, w []float32, k int, stride int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·gemvPanels1PFAVX2(SB), NOSPLIT, $0-88
+	MOVQ   w_base+48(FP), AX
+	MOVQ   stride+80(FP), CX
+	SHLQ   $0x02, CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   a_base+24(FP), DX
+	MOVQ   k+72(FP), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	TESTQ  BX, BX
+	JZ     gemvPanels1PFAVX2_store
+
+gemvPanels1PFAVX2_loop:
+	VBROADCASTSS (DX), Y2
+	PREFETCHT0   1024(AX)
+	VFMADD231PS  (AX), Y2, Y0
+	VFMADD231PS  32(AX), Y2, Y1
+	ADDQ         $0x04, DX
+	ADDQ         $0x40, AX
+	ADDQ         $0x40, CX
+	DECQ         BX
+	JNZ          gemvPanels1PFAVX2_loop
+
+gemvPanels1PFAVX2_store:
+	MOVQ    c_base+0(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VZEROUPPER
+	RET
+
+// func gemvPanels2PFAVX2(c []float32, a []float32, w []float32, k int, stride int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·gemvPanels2PFAVX2(SB), NOSPLIT, $0-88
+	MOVQ   w_base+48(FP), AX
+	MOVQ   stride+80(FP), CX
+	SHLQ   $0x02, CX
+	LEAQ   (AX)(CX*1), CX
+	MOVQ   a_base+24(FP), DX
+	MOVQ   k+72(FP), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	TESTQ  BX, BX
+	JZ     gemvPanels2PFAVX2_store
+
+gemvPanels2PFAVX2_loop:
+	VBROADCASTSS (DX), Y4
+	PREFETCHT0   1024(AX)
+	PREFETCHT0   1024(CX)
+	VFMADD231PS  (AX), Y4, Y0
+	VFMADD231PS  32(AX), Y4, Y1
+	VFMADD231PS  (CX), Y4, Y2
+	VFMADD231PS  32(CX), Y4, Y3
+	ADDQ         $0x04, DX
+	ADDQ         $0x40, AX
+	ADDQ         $0x40, CX
+	DECQ         BX
+	JNZ          gemvPanels2PFAVX2_loop
+
+gemvPanels2PFAVX2_store:
+	MOVQ    c_base+0(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y2, 64(AX)
+	VMOVUPS Y3, 96(AX)
+	VZEROUPPER
+	RET
+
+// func gemvPanels3PFAVX2(c []float32, a []float32, w []float32, k int, stride int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·gemvPanels3PFAVX2(SB), NOSPLIT, $0-88
+	MOVQ   w_base+48(FP), AX
+	MOVQ   stride+80(FP), CX
+	SHLQ   $0x02, CX
+	LEAQ   (AX)(CX*1), DX
+	MOVQ   a_base+24(FP), BX
+	MOVQ   k+72(FP), SI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	TESTQ  SI, SI
+	JZ     gemvPanels3PFAVX2_store
+
+gemvPanels3PFAVX2_loop:
+	VBROADCASTSS (BX), Y6
+	PREFETCHT0   1024(AX)
+	PREFETCHT0   1024(DX)
+	PREFETCHT0   1024(AX)(CX*2)
+	VFMADD231PS  (AX), Y6, Y0
+	VFMADD231PS  32(AX), Y6, Y1
+	VFMADD231PS  (DX), Y6, Y2
+	VFMADD231PS  32(DX), Y6, Y3
+	VFMADD231PS  (AX)(CX*2), Y6, Y4
+	VFMADD231PS  32(AX)(CX*2), Y6, Y5
+	ADDQ         $0x04, BX
+	ADDQ         $0x40, AX
+	ADDQ         $0x40, DX
+	DECQ         SI
+	JNZ          gemvPanels3PFAVX2_loop
+
+gemvPanels3PFAVX2_store:
+	MOVQ    c_base+0(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y2, 64(AX)
+	VMOVUPS Y3, 96(AX)
+	VMOVUPS Y4, 128(AX)
+	VMOVUPS Y5, 160(AX)
+	VZEROUPPER
+	RET
+
+// func gemvPanels4PFAVX2(c []float32, a []float32, w []float32, k int, stride int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·gemvPanels4PFAVX2(SB), NOSPLIT, $0-88
+	MOVQ   w_base+48(FP), AX
+	MOVQ   stride+80(FP), CX
+	SHLQ   $0x02, CX
+	LEAQ   (AX)(CX*1), DX
+	MOVQ   a_base+24(FP), BX
+	MOVQ   k+72(FP), SI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	TESTQ  SI, SI
+	JZ     gemvPanels4PFAVX2_store
+
+gemvPanels4PFAVX2_loop:
+	VBROADCASTSS (BX), Y8
+	PREFETCHT0   1024(AX)
+	PREFETCHT0   1024(DX)
+	PREFETCHT0   1024(AX)(CX*2)
+	PREFETCHT0   1024(DX)(CX*2)
+	VFMADD231PS  (AX), Y8, Y0
+	VFMADD231PS  32(AX), Y8, Y1
+	VFMADD231PS  (DX), Y8, Y2
+	VFMADD231PS  32(DX), Y8, Y3
+	VFMADD231PS  (AX)(CX*2), Y8, Y4
+	VFMADD231PS  32(AX)(CX*2), Y8, Y5
+	VFMADD231PS  (DX)(CX*2), Y8, Y6
+	VFMADD231PS  32(DX)(CX*2), Y8, Y7
+	ADDQ         $0x04, BX
+	ADDQ         $0x40, AX
+	ADDQ         $0x40, DX
+	DECQ         SI
+	JNZ          gemvPanels4PFAVX2_loop
+
+gemvPanels4PFAVX2_store:
+	MOVQ    c_base+0(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y2, 64(AX)
+	VMOVUPS Y3, 96(AX)
+	VMOVUPS Y4, 128(AX)
+	VMOVUPS Y5, 160(AX)
+	VMOVUPS Y6, 192(AX)
+	VMOVUPS Y7, 224(AX)
+	VZEROUPPER
+	RET

@@ -23,3 +23,23 @@ func gemvPanels3AVX2(c []float32, a []float32, w []float32, k int, stride int)
 //
 //go:noescape
 func gemvPanels4AVX2(c []float32, a []float32, w []float32, k int, stride int)
+
+// gemvPanels1PFAVX2 sets c[t*16+j] = Σ_p a[p]·w[t*stride+p*16+j] for t < 1, j < 16 (see MatMulPanels).
+//
+//go:noescape
+func gemvPanels1PFAVX2(c []float32, a []float32, w []float32, k int, stride int)
+
+// gemvPanels2PFAVX2 sets c[t*16+j] = Σ_p a[p]·w[t*stride+p*16+j] for t < 2, j < 16 (see MatMulPanels).
+//
+//go:noescape
+func gemvPanels2PFAVX2(c []float32, a []float32, w []float32, k int, stride int)
+
+// gemvPanels3PFAVX2 sets c[t*16+j] = Σ_p a[p]·w[t*stride+p*16+j] for t < 3, j < 16 (see MatMulPanels).
+//
+//go:noescape
+func gemvPanels3PFAVX2(c []float32, a []float32, w []float32, k int, stride int)
+
+// gemvPanels4PFAVX2 sets c[t*16+j] = Σ_p a[p]·w[t*stride+p*16+j] for t < 4, j < 16 (see MatMulPanels).
+//
+//go:noescape
+func gemvPanels4PFAVX2(c []float32, a []float32, w []float32, k int, stride int)

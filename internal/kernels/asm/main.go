@@ -61,13 +61,17 @@ func main() {
 			genGemvHalf(kind)
 		}
 	case "panels":
-		for p := 1; p <= 4; p++ {
-			genGemvPanels("", p)
+		for _, pf := range []bool{false, true} {
+			for p := 1; p <= 4; p++ {
+				genGemvPanels("", p, pf)
+			}
 		}
 	case "hpanels":
 		for _, kind := range halfKinds {
-			for p := 1; p <= 4; p++ {
-				genGemvPanels(kind, p)
+			for _, pf := range []bool{false, true} {
+				for p := 1; p <= 4; p++ {
+					genGemvPanels(kind, p, pf)
+				}
 			}
 		}
 	case "mm":
