@@ -269,7 +269,7 @@ Flags:
 	}
 	bound := ln.Addr().String()
 	fmt.Fprintf(stdout, "headlight serve: listening on http://%s\n", bound)
-	log.Info("listening", "addr", bound)
+	log.Info("listening", "addr", bound, "kernels", kernels.Impl(), "threads", pool.Threads())
 	if onListen != nil {
 		onListen(bound)
 	}
