@@ -7,15 +7,25 @@ import "math"
 // plain loops than as one call each.
 const rowsSIMD = 16
 
+// axpyRows512Max is the widest row axpyRowsAVX512 keeps in registers (its
+// generator's constant).
+const axpyRows512Max = 256
+
 // DotRows computes, for the rows a[off+j·stride : off+j·stride+len(x)],
 //
 //	for j := range dst { dst[j] = scale * Σ_i x[i]·a[off+j*stride+i] }
 //
-// Rows of at least 16 values go through Dot (and its summation order); rows
-// of 8 in the order of dotRows8Go; other narrow ones in index order.
+// Rows of at least 16 values go through Dot (and its summation order; on the
+// AVX-512 path rows of a multiple of 32 values run in one call,
+// dotRowsAVX512, with Dot's bits); rows of 8 in the order of dotRows8Go;
+// other narrow ones in index order.
 func DotRows(dst []float32, scale float32, x, a []float32, off, stride int) {
 	d := len(x)
 	if d >= rowsSIMD {
+		if impl == implAVX512 && d%32 == 0 && rowsInside(len(a), off, stride, len(dst), d) {
+			dotRowsAVX512(dst, scale, x, a[off:], stride) // one call, each row Dot's bits
+			return
+		}
 		for j := range dst {
 			o := off + j*stride
 			dst[j] = scale * Dot(x, a[o:o+d])
@@ -73,8 +83,9 @@ func dotRows8Go(dst []float32, scale float32, x, a []float32, off, stride int) {
 //	for j, e := range w { if e != 0 { y[i] += e * a[off+j*stride+i] for i < len(y) } }
 //
 // Rows of weight exactly 0 (or -0) are skipped (a masked key adds nothing, not
-// even 0·Inf). Rows of at least 16 values go through Axpy, rows of 8 through
-// axpyRows8Go.
+// even 0·Inf). Rows of at least 16 values go through Axpy (on the AVX-512
+// path rows of a multiple of 16 values, at most axpyRows512Max, in one call,
+// axpyRowsAVX512, with Axpy's bits), rows of 8 through axpyRows8Go.
 func AxpyRows(y, w, a []float32, off, stride int) {
 	d := len(y)
 	if d == 8 {
@@ -83,6 +94,10 @@ func AxpyRows(y, w, a []float32, off, stride int) {
 			return
 		}
 		axpyRows8Go(y, w, a, off, stride)
+		return
+	}
+	if impl == implAVX512 && d%16 == 0 && d > 0 && d <= axpyRows512Max && rowsInside(len(a), off, stride, len(w), d) {
+		axpyRowsAVX512(y, w, a[off:], stride) // y in registers, each element Axpy's FMAs
 		return
 	}
 	for j, e := range w {

@@ -4,6 +4,255 @@
 
 #include "textflag.h"
 
+// func dotRowsAVX512(dst []float32, scale float32, x []float32, a []float32, stride int)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL
+TEXT ·dotRowsAVX512(SB), NOSPLIT, $0-88
+	MOVQ   dst_base+0(FP), AX
+	MOVQ   dst_len+8(FP), CX
+	MOVQ   x_base+32(FP), DX
+	MOVQ   x_len+40(FP), BX
+	MOVQ   a_base+56(FP), SI
+	MOVQ   stride+80(FP), DI
+	SHLQ   $0x02, DI
+	VMOVSS scale+24(FP), X0
+	VPXORD Z1, Z1, Z1
+
+dr_rows:
+	TESTQ   CX, CX
+	JZ      dr_done
+	VMOVAPS Z1, Z2
+	VMOVAPS Z1, Z3
+	XORQ    R8, R8
+
+dr_cols:
+	VMOVUPS       (DX)(R8*4), Z4
+	VFMADD231PS   (SI)(R8*4), Z4, Z2
+	VMOVUPS       64(DX)(R8*4), Z4
+	VFMADD231PS   64(SI)(R8*4), Z4, Z3
+	ADDQ          $0x20, R8
+	CMPQ          R8, BX
+	JB            dr_cols
+	VEXTRACTF32X8 $0x01, Z2, Y4
+	VADDPS        Y4, Y2, Y2
+	VEXTRACTF32X8 $0x01, Z3, Y4
+	VADDPS        Y4, Y3, Y3
+	VADDPS        Y3, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X4
+	VADDPS        X4, X2, X2
+	VPERMILPS     $0x0e, X2, X4
+	VADDPS        X4, X2, X2
+	VPERMILPS     $0x01, X2, X4
+	VADDSS        X4, X2, X2
+	VMULSS        X0, X2, X2
+	VMOVSS        X2, (AX)
+	ADDQ          $0x04, AX
+	ADDQ          DI, SI
+	DECQ          CX
+	JMP           dr_rows
+
+dr_done:
+	VZEROUPPER
+	RET
+
+// func axpyRowsAVX512(y []float32, w []float32, a []float32, stride int)
+// Requires: AVX, AVX512F
+TEXT ·axpyRowsAVX512(SB), NOSPLIT, $0-80
+	MOVQ    y_base+0(FP), AX
+	MOVQ    y_len+8(FP), CX
+	MOVQ    w_base+24(FP), DX
+	MOVQ    w_len+32(FP), BX
+	MOVQ    a_base+48(FP), SI
+	MOVQ    stride+72(FP), DI
+	SHLQ    $0x02, DI
+	SHRQ    $0x04, CX
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	VPXORD  Z6, Z6, Z6
+	VPXORD  Z7, Z7, Z7
+	VPXORD  Z8, Z8, Z8
+	VPXORD  Z9, Z9, Z9
+	VPXORD  Z10, Z10, Z10
+	VPXORD  Z11, Z11, Z11
+	VPXORD  Z12, Z12, Z12
+	VPXORD  Z13, Z13, Z13
+	VPXORD  Z14, Z14, Z14
+	VPXORD  Z15, Z15, Z15
+	CMPQ    CX, $0x00
+	JBE     ar_loaded
+	VMOVUPS (AX), Z0
+	CMPQ    CX, $0x01
+	JBE     ar_loaded
+	VMOVUPS 64(AX), Z1
+	CMPQ    CX, $0x02
+	JBE     ar_loaded
+	VMOVUPS 128(AX), Z2
+	CMPQ    CX, $0x03
+	JBE     ar_loaded
+	VMOVUPS 192(AX), Z3
+	CMPQ    CX, $0x04
+	JBE     ar_loaded
+	VMOVUPS 256(AX), Z4
+	CMPQ    CX, $0x05
+	JBE     ar_loaded
+	VMOVUPS 320(AX), Z5
+	CMPQ    CX, $0x06
+	JBE     ar_loaded
+	VMOVUPS 384(AX), Z6
+	CMPQ    CX, $0x07
+	JBE     ar_loaded
+	VMOVUPS 448(AX), Z7
+	CMPQ    CX, $0x08
+	JBE     ar_loaded
+	VMOVUPS 512(AX), Z8
+	CMPQ    CX, $0x09
+	JBE     ar_loaded
+	VMOVUPS 576(AX), Z9
+	CMPQ    CX, $0x0a
+	JBE     ar_loaded
+	VMOVUPS 640(AX), Z10
+	CMPQ    CX, $0x0b
+	JBE     ar_loaded
+	VMOVUPS 704(AX), Z11
+	CMPQ    CX, $0x0c
+	JBE     ar_loaded
+	VMOVUPS 768(AX), Z12
+	CMPQ    CX, $0x0d
+	JBE     ar_loaded
+	VMOVUPS 832(AX), Z13
+	CMPQ    CX, $0x0e
+	JBE     ar_loaded
+	VMOVUPS 896(AX), Z14
+	CMPQ    CX, $0x0f
+	JBE     ar_loaded
+	VMOVUPS 960(AX), Z15
+
+ar_loaded:
+	VXORPS X17, X17, X17
+
+ar_rows:
+	TESTQ    BX, BX
+	JZ       ar_store
+	VMOVSS   (DX), X16
+	VUCOMISS X17, X16
+	JNE      ar_add
+	JP       ar_add
+	JMP      ar_next
+
+ar_add:
+	VBROADCASTSS X16, Z16
+	CMPQ         CX, $0x00
+	JBE          ar_next
+	VFMADD231PS  (SI), Z16, Z0
+	CMPQ         CX, $0x01
+	JBE          ar_next
+	VFMADD231PS  64(SI), Z16, Z1
+	CMPQ         CX, $0x02
+	JBE          ar_next
+	VFMADD231PS  128(SI), Z16, Z2
+	CMPQ         CX, $0x03
+	JBE          ar_next
+	VFMADD231PS  192(SI), Z16, Z3
+	CMPQ         CX, $0x04
+	JBE          ar_next
+	VFMADD231PS  256(SI), Z16, Z4
+	CMPQ         CX, $0x05
+	JBE          ar_next
+	VFMADD231PS  320(SI), Z16, Z5
+	CMPQ         CX, $0x06
+	JBE          ar_next
+	VFMADD231PS  384(SI), Z16, Z6
+	CMPQ         CX, $0x07
+	JBE          ar_next
+	VFMADD231PS  448(SI), Z16, Z7
+	CMPQ         CX, $0x08
+	JBE          ar_next
+	VFMADD231PS  512(SI), Z16, Z8
+	CMPQ         CX, $0x09
+	JBE          ar_next
+	VFMADD231PS  576(SI), Z16, Z9
+	CMPQ         CX, $0x0a
+	JBE          ar_next
+	VFMADD231PS  640(SI), Z16, Z10
+	CMPQ         CX, $0x0b
+	JBE          ar_next
+	VFMADD231PS  704(SI), Z16, Z11
+	CMPQ         CX, $0x0c
+	JBE          ar_next
+	VFMADD231PS  768(SI), Z16, Z12
+	CMPQ         CX, $0x0d
+	JBE          ar_next
+	VFMADD231PS  832(SI), Z16, Z13
+	CMPQ         CX, $0x0e
+	JBE          ar_next
+	VFMADD231PS  896(SI), Z16, Z14
+	CMPQ         CX, $0x0f
+	JBE          ar_next
+	VFMADD231PS  960(SI), Z16, Z15
+
+ar_next:
+	ADDQ $0x04, DX
+	ADDQ DI, SI
+	DECQ BX
+	JMP  ar_rows
+
+ar_store:
+	CMPQ    CX, $0x00
+	JBE     ar_done
+	VMOVUPS Z0, (AX)
+	CMPQ    CX, $0x01
+	JBE     ar_done
+	VMOVUPS Z1, 64(AX)
+	CMPQ    CX, $0x02
+	JBE     ar_done
+	VMOVUPS Z2, 128(AX)
+	CMPQ    CX, $0x03
+	JBE     ar_done
+	VMOVUPS Z3, 192(AX)
+	CMPQ    CX, $0x04
+	JBE     ar_done
+	VMOVUPS Z4, 256(AX)
+	CMPQ    CX, $0x05
+	JBE     ar_done
+	VMOVUPS Z5, 320(AX)
+	CMPQ    CX, $0x06
+	JBE     ar_done
+	VMOVUPS Z6, 384(AX)
+	CMPQ    CX, $0x07
+	JBE     ar_done
+	VMOVUPS Z7, 448(AX)
+	CMPQ    CX, $0x08
+	JBE     ar_done
+	VMOVUPS Z8, 512(AX)
+	CMPQ    CX, $0x09
+	JBE     ar_done
+	VMOVUPS Z9, 576(AX)
+	CMPQ    CX, $0x0a
+	JBE     ar_done
+	VMOVUPS Z10, 640(AX)
+	CMPQ    CX, $0x0b
+	JBE     ar_done
+	VMOVUPS Z11, 704(AX)
+	CMPQ    CX, $0x0c
+	JBE     ar_done
+	VMOVUPS Z12, 768(AX)
+	CMPQ    CX, $0x0d
+	JBE     ar_done
+	VMOVUPS Z13, 832(AX)
+	CMPQ    CX, $0x0e
+	JBE     ar_done
+	VMOVUPS Z14, 896(AX)
+	CMPQ    CX, $0x0f
+	JBE     ar_done
+	VMOVUPS Z15, 960(AX)
+
+ar_done:
+	VZEROUPPER
+	RET
+
 // func f32ToBF16AVX512(dst []uint16, src []float32)
 // Requires: AVX, AVX512F
 TEXT ·f32ToBF16AVX512(SB), NOSPLIT, $0-48

@@ -4,6 +4,16 @@
 
 package kernels
 
+// dotRowsAVX512 sets dst[j] = scale·Dot(x, a[j*stride:j*stride+len(x)]) in Dot's AVX2 order, len(x) a multiple of 32 (see DotRows).
+//
+//go:noescape
+func dotRowsAVX512(dst []float32, scale float32, x []float32, a []float32, stride int)
+
+// axpyRowsAVX512 adds w[j]·a[j*stride:j*stride+len(y)] to y for each w[j] ≠ ±0, one FMA per element, rows in order; len(y) a multiple of 16, at most 256 (see AxpyRows).
+//
+//go:noescape
+func axpyRowsAVX512(y []float32, w []float32, a []float32, stride int)
+
 // f32ToBF16AVX512 sets dst[i] = F32ToBF16(src[i]) for i < len(src), a multiple of 16 (see F32SliceToBF16).
 //
 //go:noescape

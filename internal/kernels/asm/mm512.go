@@ -18,6 +18,8 @@ var mm512Rows = []int{12, 8, 4, 2, 1}
 // genMM512Set writes the AVX-512 register tiles (set mm512) of every kind
 // and height.
 func genMM512Set() {
+	genDotRows512()
+	genAxpyRows512()
 	genF32ToBF16()
 	for _, kind := range []mmKind{mmScale, mmAdd, mmAddT} {
 		for _, rows := range mm512Rows {
