@@ -50,37 +50,26 @@ func panelTilesAVX512(c, a []float32, w *Panels, i0, i1, q0, q1 int) {
 	buf := w.panelBuf()
 	for q := q0; q < q1; {
 		j := q * panelW
-		pair := w.hdata == nil && q+1 < q1 && j+2*panelW <= n
-		switch {
-		case pair:
-			b := w.data[q*pk : (q+2)*pk]
-			for i := i0; i < i1; {
-				r := tileRows512(i1 - i)
-				tile[r](c[i*n+j:(i+r-1)*n+j+2*panelW], n, a[i*k:(i+r)*k], k, b, panelW, pk, 2*panelW, k, 1)
-				i += r
-			}
-			q += 2
-			continue
-		case j+panelW <= n:
-			b := w.panelF32(q, buf)
-			for i := i0; i < i1; {
-				r := tileRows512(i1 - i)
-				tile[r](c[i*n+j:(i+r-1)*n+j+panelW], n, a[i*k:(i+r)*k], k, b, panelW, pk, panelW, k, 1)
-				i += r
-			}
-		default:
-			b := w.panelF32(q, buf)
-			var part [MMRows512 * panelW]float32 // partial panel: tiles into part, then the valid columns
-			for i := i0; i < i1; {
-				r := tileRows512(i1 - i)
+		cols, b := panelW, []float32(nil)
+		if w.hdata == nil && q+1 < q1 && j+2*panelW <= n {
+			cols, b = 2*panelW, w.data[q*pk:(q+2)*pk]
+		} else {
+			b = w.panelF32(q, buf)
+		}
+		for i := i0; i < i1; {
+			r := tileRows512(i1 - i)
+			if j+cols <= n {
+				tile[r](c[i*n+j:(i+r-1)*n+j+cols], n, a[i*k:(i+r)*k], k, b, panelW, pk, cols, k, 1)
+			} else {
+				var part [MMRows512 * panelW]float32 // partial panel: tiles into part, then the valid columns
 				tile[r](part[:r*panelW], panelW, a[i*k:(i+r)*k], k, b, panelW, pk, panelW, k, 1)
 				for t := 0; t < r; t++ {
 					copy(c[(i+t)*n+j:(i+t)*n+n], part[t*panelW:])
 				}
-				i += r
 			}
+			i += r
 		}
-		q++
+		q += cols / panelW
 	}
 	putPanelBuf(buf)
 }

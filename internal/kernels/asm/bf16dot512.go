@@ -33,10 +33,7 @@ func evexDPBF16PS(dst, src1, src2 int) []byte {
 	return []byte{0x62, p0, p1, p2, 0x52, modrm}
 }
 
-// bf16Rows are the heights of the bfloat16 tiles, as mm512Rows.
-var bf16Rows = []int{12, 8, 4, 2, 1}
-
-// genBF16DotSet writes dotBF16<R>AVX512 for R in bf16Rows into the -out and
+// genBF16DotSet writes dotBF16<R>AVX512 for R in mm512Rows into the -out and
 // -stubs files of the command line.
 func genBF16DotSet() {
 	var s, g strings.Builder
@@ -57,7 +54,7 @@ func genBF16DotSet() {
 	}
 	s.WriteString("GLOBL bf16pairs<>(SB), RODATA|NOPTR, $64\n")
 	g.WriteString(hdr + "//go:build !purego\n\npackage kernels\n")
-	for _, rows := range bf16Rows {
+	for _, rows := range mm512Rows {
 		genBF16DotTile(&s, &g, rows)
 	}
 	for flagName, text := range map[string]string{"out": s.String(), "stubs": g.String()} {
